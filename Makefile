@@ -1,0 +1,79 @@
+# tsrun - build, demo, test, bench.  Every target installs what it needs.
+#   make demo    install missing packages, build, make bundles/busybox, run a container
+#   make test    install, build and run the whole test suite (what .ci/run calls)
+#   make bench   tsrun vs runc (and crun) benchmark table
+
+SHELL := /bin/bash
+NODE ?= node
+APT_PACKAGES := gcc make libc6-dev libseccomp-dev busybox-static
+STAMP := build/.stamps
+
+.PHONY: all build deps apt-deps npm-deps shim ts bundle-busybox demo test test-unit test-integration bench clean
+
+all: build
+
+# ---- dependencies -----------------------------------------------------------
+deps: apt-deps npm-deps
+
+apt-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+npm-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json $(wildcard package-lock.json)
+	npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true
+	@test -d node_modules/yargs || { echo "npm ci failed"; exit 1; }
+	@touch $@
+
+# ---- build ------------------------------------------------------------------
+build: deps shim ts
+
+shim:
+	$(MAKE) -C native-shim
+
+TS_SOURCES := $(shell find src scripts schema -type f 2>/dev/null)
+TEST_SOURCES := $(shell find test -name '*.ts' 2>/dev/null)
+
+ts: dist/tsrun.js build/.tsc
+
+# the CLI: one bundled file with the ajv validators generated at build time
+dist/tsrun.js: $(TS_SOURCES) $(TEST_SOURCES) node_modules/.package-lock.json
+	$(NODE) scripts/build.js
+
+# the type check (scripts/build.js also bundles the tests into build/test)
+build/.tsc: $(TS_SOURCES) $(TEST_SOURCES) tsconfig.json node_modules/.package-lock.json dist/tsrun.js
+	npx tsc -p tsconfig.json --noEmit
+	@mkdir -p build && touch $@
+
+# ---- the busybox bundle -----------------------------------------------------
+bundle-busybox: build
+	$(NODE) scripts/make-busybox-bundle.js bundles/busybox
+
+demo: bundle-busybox
+	@echo "--- tsrun run --bundle bundles/busybox demo"
+	./bin/tsrun --root /run/tsrun-demo run --bundle bundles/busybox demo-$$$$ \
+	  sh -c 'echo "hostname: $$(hostname)"; echo "ps inside the container:"; ps; echo "mounts: $$(wc -l < /proc/self/mountinfo)"'
+
+# ---- tests ------------------------------------------------------------------
+TEST_FILES = $(shell find build/test -name '*.test.js' | sort)
+
+test: build bundle-busybox
+	$(NODE) scripts/run-tests.js
+
+test-unit: build
+	$(NODE) scripts/run-tests.js unit
+
+test-integration: build bundle-busybox
+	$(NODE) scripts/run-tests.js integration
+
+bench: build bundle-busybox
+	bash scripts/bench.sh
+
+clean:
+	rm -rf build dist
+	$(MAKE) -C native-shim clean

@@ -1,0 +1,75 @@
+// Typed errors. Library code throws these; the one top-level handler in
+// src/cli/main.ts prints `tsrun: <message>` and exits with `exitCode`.
+
+export class TsrunError extends Error {
+  /** Process exit code for this error. */
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad command-line usage (unknown flag, missing argument). */
+export class UsageError extends TsrunError {}
+
+/** config.json (or another input file) is invalid. `problems` are whole lines. */
+export class ConfigError extends TsrunError {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+/** The container id is malformed. */
+export class InvalidIdError extends TsrunError {}
+
+export class NotFoundError extends TsrunError {
+  constructor(id: string) {
+    // "does not exist" is what podman and containerd match on.
+    super(`container "${id}" does not exist`);
+  }
+}
+
+export class AlreadyExistsError extends TsrunError {
+  constructor(id: string) {
+    super(`container "${id}" already exists`);
+  }
+}
+
+/** The container is not in a status the operation accepts. */
+export class StateError extends TsrunError {}
+
+/** A failure reported by the shim, or a syscall made from TypeScript. */
+export class SystemError extends TsrunError {
+  constructor(
+    message: string,
+    readonly errno = 0,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The host cannot do what the config asks (missing kernel feature, no systemd, ...). */
+export class UnsupportedError extends TsrunError {}
+
+/** Wraps an exit status that must be passed through unchanged (run, exec). */
+export class ExitStatus extends Error {
+  constructor(readonly code: number) {
+    super(`exit status ${code}`);
+  }
+}
+
+/** Errors in one message: the first failure and what went wrong while cleaning up after it. */
+export function withCleanupErrors(err: unknown, cleanupErrors: unknown[]): unknown {
+  if (cleanupErrors.length === 0) return err;
+  const extra = cleanupErrors.map((e) => (e instanceof Error ? e.message : String(e)));
+  const msg = `${err instanceof Error ? err.message : String(err)} (cleanup also failed: ${extra.join('; ')})`;
+  if (err instanceof TsrunError) {
+    const copy = Object.create(Object.getPrototypeOf(err)) as TsrunError;
+    Object.assign(copy, err);
+    Object.defineProperty(copy, 'message', { value: msg });
+    return copy;
+  }
+  return new TsrunError(msg, { cause: err });
+}
