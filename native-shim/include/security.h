@@ -1,0 +1,46 @@
+/*
+ * security.h - the process's security attributes, applied by the container
+ * process (create) or the exec'd process (exec) just before execve.
+ * Implemented in src/security.c and src/seccomp.c; called by the process
+ * set-up code in this order:
+ *
+ *   apply_personality, apply_scheduler, apply_ioprio      (any time after clone)
+ *   seccomp_prepare          before pivot_root (builds the filter, loads nothing)
+ *   apply_apparmor / apply_selinux_label                   (after pivot_root)
+ *   apply_no_new_privs       if PLAN_FLAG_NO_NEW_PRIVS
+ *   seccomp_load             here when NOT no_new_privs (needs CAP_SYS_ADMIN)
+ *   caps_drop_bounding       before the user switch
+ *   [core: PR_SET_KEEPCAPS, setgroups, setresgid, setresuid]
+ *   caps_apply               effective/permitted/inheritable/ambient
+ *   [core: wait for start on the exec fifo, startContainer hooks]
+ *   seccomp_load             here when no_new_privs (as late as possible)
+ *   execve
+ *
+ * The tlv/len arguments are the value of the plan's group tag (PLAN_CAPS,
+ * PLAN_SECCOMP, PLAN_IOPRIO, PLAN_SCHEDULER); a NULL tlv means "not in the
+ * plan" and the function does nothing and returns 0.
+ */
+#ifndef TSRUN_SECURITY_H
+#define TSRUN_SECURITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+
+struct seccomp_filter;
+
+int seccomp_prepare (const uint8_t *tlv, size_t len, struct seccomp_filter **out, struct shim_error *err);
+int seccomp_load (struct seccomp_filter *filter, struct shim_error *err);
+void seccomp_filter_free (struct seccomp_filter *filter);
+
+int caps_drop_bounding (const uint8_t *tlv, size_t len, struct shim_error *err);
+int caps_apply (const uint8_t *tlv, size_t len, struct shim_error *err);
+
+int apply_no_new_privs (struct shim_error *err);
+int apply_personality (uint64_t domain, struct shim_error *err);
+int apply_ioprio (const uint8_t *tlv, size_t len, struct shim_error *err);
+int apply_scheduler (const uint8_t *tlv, size_t len, struct shim_error *err);
+int apply_apparmor (const char *profile, struct shim_error *err);
+int apply_selinux_label (const char *label, struct shim_error *err);
+
+#endif
