@@ -17,3 +17,6 @@ export function lowerScheduler(_s: Scheduler, _w: TlvWriter): void {}
 export function personalityDomain(d: string): number {
   return d === 'LINUX32' ? 8 : 0;
 }
+export function capabilityNumber(_n: string): number {
+  return 0;
+}
