@@ -424,9 +424,51 @@ case_misc (void)
     }
 }
 
-int
-main (void)
+/* security_test --seccomp-plan FILE [--nnp] -- ARGV...: FILE holds the value of a
+ * PLAN_SECCOMP group (as lowered by src/shim/lower-security.ts); load it and exec. */
+static int
+exec_with_plan (int argc, char **argv)
 {
+  const char *file = argv[2];
+  int i = 3, nnp = 0;
+  if (i < argc && strcmp (argv[i], "--nnp") == 0)
+    {
+      nnp = 1;
+      i++;
+    }
+  if (i >= argc || strcmp (argv[i], "--") != 0 || i + 1 >= argc)
+    {
+      fprintf (stderr, "usage: security_test --seccomp-plan FILE [--nnp] -- ARGV...\n");
+      return 2;
+    }
+  FILE *f = fopen (file, "re");
+  if (f == NULL)
+    {
+      perror (file);
+      return 2;
+    }
+  static uint8_t buf[1 << 20];
+  size_t len = fread (buf, 1, sizeof buf, f);
+  fclose (f);
+  struct shim_error err = { 0 };
+  struct seccomp_filter *filter = NULL;
+  if (seccomp_prepare (buf, len, &filter, &err) < 0 || (nnp && apply_no_new_privs (&err) < 0)
+      || seccomp_filter_load (filter, &err) < 0)
+    {
+      fprintf (stderr, "security_test: %s\n", err.msg);
+      return 3;
+    }
+  seccomp_filter_free (filter);
+  execv (argv[i + 1], argv + i + 1);
+  perror ("execv");
+  return 127;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc > 2 && strcmp (argv[1], "--seccomp-plan") == 0)
+    return exec_with_plan (argc, argv);
   if (geteuid () != 0)
     {
       fprintf (stderr, "security_test: needs root\n");
