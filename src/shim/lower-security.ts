@@ -446,6 +446,3 @@ export function personalityDomain(domain: string, where = 'config.json: /linux/p
   if (v === undefined) throw new ConfigError([`${where}: unknown personality domain ${JSON.stringify(domain)}`]);
   return v;
 }
-export function capabilityNumber(_n: string): number {
-  return 0;
-}
