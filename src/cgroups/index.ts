@@ -21,3 +21,7 @@ export function isFrozen(_rec: CgroupRecord): boolean {
 }
 export function freeze(_rec: CgroupRecord): void {}
 export function thaw(_rec: CgroupRecord): void {}
+export function updateResources(_rec: CgroupRecord, _r: Resources): void {}
+export function stats(_rec: CgroupRecord): object {
+  return {};
+}
