@@ -8,12 +8,12 @@
  *   seccomp_prepare          before pivot_root (builds the filter, loads nothing)
  *   apply_apparmor / apply_selinux_label                   (after pivot_root)
  *   apply_no_new_privs       if PLAN_FLAG_NO_NEW_PRIVS
- *   seccomp_load             here when NOT no_new_privs (needs CAP_SYS_ADMIN)
+ *   seccomp_filter_load      here when NOT no_new_privs (needs CAP_SYS_ADMIN)
  *   caps_drop_bounding       before the user switch
  *   [core: PR_SET_KEEPCAPS, setgroups, setresgid, setresuid]
  *   caps_apply               effective/permitted/inheritable/ambient
  *   [core: wait for start on the exec fifo, startContainer hooks]
- *   seccomp_load             here when no_new_privs (as late as possible)
+ *   seccomp_filter_load      here when no_new_privs (as late as possible)
  *   execve
  *
  * The tlv/len arguments are the value of the plan's group tag (PLAN_CAPS,
@@ -30,7 +30,8 @@
 struct seccomp_filter;
 
 int seccomp_prepare (const uint8_t *tlv, size_t len, struct seccomp_filter **out, struct shim_error *err);
-int seccomp_load (struct seccomp_filter *filter, struct shim_error *err);
+/* Not "seccomp_load": libseccomp (linked in statically) owns that name. */
+int seccomp_filter_load (struct seccomp_filter *filter, struct shim_error *err);
 void seccomp_filter_free (struct seccomp_filter *filter);
 
 int caps_drop_bounding (const uint8_t *tlv, size_t len, struct shim_error *err);

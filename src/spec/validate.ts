@@ -26,6 +26,8 @@ export interface ValidateOptions {
    * False for a config checked on its own (e.g. after `tsrun spec`).
    */
   create?: boolean;
+  /** Changes for this container only (CLI flags), applied to the parsed JSON before validation. */
+  override?: (spec: Spec) => void;
 }
 
 /** Reads, parses and validates `<bundleDir>/config.json`. Throws ConfigError. */
@@ -52,6 +54,7 @@ export function loadSpec(bundleDir: string, opts?: ValidateOptions): { spec: Spe
   } catch (err) {
     throw new ConfigError([`${FILE}: invalid JSON: ${describeJsonError(err as Error, text)}`]);
   }
+  if (opts?.override && data && typeof data === 'object' && !Array.isArray(data)) opts.override(data as Spec);
   return { spec: validateSpec(data, bundleDir, opts), configPath };
 }
 

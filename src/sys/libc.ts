@@ -84,3 +84,8 @@ export function mount(source: string | null, target: string, fstype: string | nu
     target,
   );
 }
+
+/** mkfifo(3) */
+export function mkfifo(p: string, mode: number): void {
+  check(fn('int mkfifo(const char *path, uint32_t mode)')(p, mode), 'mkfifo', p);
+}

@@ -1,0 +1,173 @@
+// create: validate everything, then make the container step by step,
+// recording in state.json what exists so that a failure here, or a crash
+// (delete --force later), can remove exactly what was made.
+import * as net from 'net';
+import * as path from 'path';
+import { destroyCgroup, procsFiles, setupCgroup } from '../cgroups';
+import { SystemError, TsrunError, withCleanupErrors } from '../errors';
+import { runShim, shimFds, type ShimRun } from '../shim/client';
+import { lowerSpec } from '../shim/lower';
+import type { Spec } from '../spec/types';
+import { loadSpec } from '../spec/validate';
+import type { RuntimeContext } from './context';
+import { runHooks } from './hooks';
+import { validateId } from './id';
+import { shimPath } from './paths';
+import { isAlive, readProcStat, waitForExit } from './proc';
+import { ociState, rfc3339Now, type ContainerRecord } from './record';
+import { prepareRootfs, releaseRootfs } from './rootfs';
+import { StateStore, writeFileAtomic } from './store';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds?: number;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  /** run in the foreground: the shim stays as the process's parent and exits with its status */
+  keepParent?: boolean;
+  /** changes to config.json for this container only (run/create flags); the bundle file is never written */
+  override?: (spec: Spec) => void;
+}
+
+export interface Created {
+  rec: ContainerRecord;
+  shim: ShimRun;
+}
+
+function connectConsole(p: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(p);
+    s.once('connect', () => resolve(s));
+    s.once('error', (e) => reject(new TsrunError(`console socket "${p}": ${e.message}`)));
+  });
+}
+
+export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Created> {
+  const id = validateId(o.id);
+  const bundle = path.resolve(o.bundle);
+  // validate the whole spec before any side effect
+  const { spec } = loadSpec(bundle, { override: o.override });
+  if (spec.process?.terminal && !o.consoleSocket) {
+    throw new TsrunError('process.terminal is true but no --console-socket was given');
+  }
+  if (!spec.process?.terminal && o.consoleSocket) {
+    throw new TsrunError('--console-socket was given but process.terminal is false');
+  }
+
+  const st = new StateStore(ctx.root);
+  const lock = st.claim(id);
+  const self = readProcStat(process.pid);
+  const rec: ContainerRecord = {
+    ociVersion: spec.ociVersion,
+    id,
+    pid: 0,
+    pidStartTime: 0,
+    bundle,
+    rootfs: '',
+    created: rfc3339Now(),
+    owner: '',
+    annotations: spec.annotations ?? {},
+    creator: self ? { pid: process.pid, startTime: self.startTime } : undefined,
+    args: spec.process?.args,
+    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+  };
+  let consoleSocket: net.Socket | undefined;
+  try {
+    st.write(rec);
+    st.writeConfig(id, spec);
+
+    const root = await prepareRootfs(ctx, id, spec, bundle, rec);
+    rec.rootfs = root.rootfs;
+    st.write(rec);
+
+    const cg = setupCgroup({ id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, systemd: ctx.systemdCgroup });
+    if (cg) {
+      rec.cgroup = cg;
+      st.write(rec);
+    }
+
+    const fifo = st.fifoPath(id);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('../sys/libc') as typeof import('../sys/libc')).mkfifo(fifo, 0o600);
+
+    if (o.consoleSocket) consoleSocket = await connectConsole(o.consoleSocket);
+    const hookState = () => JSON.stringify(ociState(rec, 'creating'));
+    const hooks = spec.hooks ?? {};
+    const syncHooks = !!(hooks.prestart?.length || hooks.createRuntime?.length);
+    const plan = lowerSpec(spec, {
+      rootfs: root.rootfs,
+      rootfsMount: root.rootfsMount,
+      extraMounts: root.extraMounts,
+      execFifo: fifo,
+      cgroupProcs: cg ? procsFiles(cg) : [],
+      hookState: hookState(),
+      consoleSocketFd: consoleSocket ? shimFds(o.preserveFds).console : undefined,
+      preserveFds: o.preserveFds,
+      keepParent: o.keepParent,
+      noPivot: o.noPivot,
+      noNewKeyring: o.noNewKeyring,
+      syncHooks,
+    });
+
+    const shim = await runShim({
+      mode: 'create',
+      shim: shimPath(),
+      plan,
+      preserveFds: o.preserveFds,
+      consoleSocket,
+      onPid: (pid) => {
+        rec.pid = pid;
+        rec.pidStartTime = readProcStat(pid)?.startTime ?? 0;
+        st.write(rec);
+      },
+      onHooks: async () => {
+        // the namespaces exist and the root is not yet pivoted
+        runHooks('prestart', hooks.prestart, hookState());
+        runHooks('createRuntime', hooks.createRuntime, hookState());
+      },
+    });
+    consoleSocket?.destroy();
+    delete rec.creator;
+    st.write(rec);
+    if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(rec.pid));
+    lock.release();
+    return { rec, shim };
+  } catch (err) {
+    consoleSocket?.destroy();
+    const pid = (err as { pid?: number }).pid || rec.pid;
+    if (pid && !rec.pid) rec.pid = pid;
+    const cleanupErrors = destroyContainer(ctx, st, rec);
+    lock.release();
+    throw withCleanupErrors(err, cleanupErrors);
+  }
+}
+
+/**
+ * Removes everything create makes, in reverse: the process, the cgroup, the
+ * write layer, the state directory.  Used by a failed create and by delete.
+ * Returns the errors met on the way (it goes on after each).
+ */
+export function destroyContainer(ctx: RuntimeContext, st: StateStore, rec: ContainerRecord): unknown[] {
+  const errors: unknown[] = [];
+  const step = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      errors.push(e);
+    }
+  };
+  if (rec.pid && rec.pidStartTime && isAlive(rec.pid, rec.pidStartTime)) {
+    step(() => {
+      process.kill(rec.pid, 'SIGKILL');
+      if (!waitForExit(rec.pid, rec.pidStartTime, 10000)) throw new SystemError(`container process ${rec.pid} did not exit after SIGKILL`);
+    });
+  }
+  if (rec.cgroup) step(() => destroyCgroup(rec.cgroup!));
+  step(() => releaseRootfs(ctx, rec));
+  step(() => st.remove(rec.id));
+  return errors;
+}
+

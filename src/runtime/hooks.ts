@@ -1,0 +1,36 @@
+// Hooks tsrun runs itself, in the runtime namespace: prestart and
+// createRuntime (during create, while the shim waits), poststart (after
+// start) and poststop (at delete).  createContainer and startContainer run
+// inside the container and are executed by the shim.
+import { spawnSync } from 'child_process';
+import { SystemError } from '../errors';
+import type { Hook } from '../spec/types';
+
+export type HookPhase = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
+
+/** Runs the hooks in order with the state JSON on stdin; the first failure throws. */
+export function runHooks(phase: HookPhase, hooks: Hook[] | undefined, stateJson: string): void {
+  for (const h of hooks ?? []) {
+    const args = h.args?.length ? h.args : [h.path];
+    const r = spawnSync(h.path, args.slice(1), {
+      argv0: args[0],
+      input: stateJson,
+      env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      timeout: h.timeout ? h.timeout * 1000 : undefined,
+      killSignal: 'SIGKILL',
+      stdio: ['pipe', 'inherit', 'pipe'],
+      maxBuffer: 1 << 20,
+    });
+    const what = `${phase} hook "${h.path}"`;
+    if (r.error) {
+      const code = (r.error as NodeJS.ErrnoException).code;
+      if (code === 'ETIMEDOUT') throw new SystemError(`${what}: timed out after ${h.timeout}s`);
+      throw new SystemError(`${what}: ${code === 'ENOENT' ? 'no such file or directory' : r.error.message}`);
+    }
+    if (r.signal) throw new SystemError(`${what}: killed by ${r.signal}${h.timeout ? ` (timeout ${h.timeout}s)` : ''}`);
+    if (r.status !== 0) {
+      const err = r.stderr?.toString().trim();
+      throw new SystemError(`${what}: exit status ${r.status}${err ? `: ${err.split('\n').pop()}` : ''}`);
+    }
+  }
+}

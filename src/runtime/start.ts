@@ -1,0 +1,52 @@
+// start: open the exec fifo for reading.  The container process is blocked
+// opening it for writing; it wakes, writes one byte and execs the user's
+// process.  Once the byte is read the fifo goes, and the status is running.
+import * as fs from 'fs';
+import { StateError, SystemError } from '../errors';
+import type { RuntimeContext } from './context';
+import { statusOf, store } from './container';
+import { runHooks } from './hooks';
+import { isAlive, sleepMs } from './proc';
+import { ociState } from './record';
+
+export function start(ctx: RuntimeContext, id: string): void {
+  const st = store(ctx);
+  const lock = st.lock(id);
+  try {
+    const rec = st.read(id);
+    const status = statusOf(st, rec);
+    if (status === 'stopped') throw new StateError(`cannot start a container that has stopped`);
+    if (status === 'running' || status === 'paused') throw new StateError(`cannot start an already running container`);
+    if (status !== 'created') throw new StateError(`cannot start a container in status "${status}"`);
+    const fifo = st.fifoPath(id);
+    const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      const buf = Buffer.alloc(1);
+      let delay = 0;
+      for (;;) {
+        let n = -1;
+        try {
+          n = fs.readSync(fd, buf, 0, 1, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        }
+        if (n === 1) break;
+        // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written
+        if (!isAlive(rec.pid, rec.pidStartTime)) throw new SystemError('container process exited before it was started');
+        if (delay) sleepMs(delay);
+        delay = Math.min(delay + 1, 10);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.rmSync(fifo, { force: true });
+    try {
+      runHooks('poststart', rec.hooks?.poststart, JSON.stringify(ociState(rec, 'running')));
+    } catch (e) {
+      // the spec: a failing poststart hook is logged, the container keeps running
+      ctx.log.warn((e as Error).message);
+    }
+  } finally {
+    lock.release();
+  }
+}

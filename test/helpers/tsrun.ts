@@ -1,0 +1,98 @@
+// Helpers for integration tests: run the real CLI against a private --root,
+// make bundles from the busybox rootfs, and clean everything up.
+import { spawn, spawnSync, type SpawnSyncReturns } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export const TOP = path.resolve(__dirname, '..', '..', '..');
+export const TSRUN = path.join(TOP, 'bin', 'tsrun');
+export const BUSYBOX_BUNDLE = path.join(TOP, 'bundles', 'busybox');
+export const BUSYBOX_ROOTFS = path.join(BUSYBOX_BUNDLE, 'rootfs');
+
+const env = { ...process.env };
+delete env.NODE_EXTRA_CA_CERTS;
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function result(r: SpawnSyncReturns<string>): Result {
+  return { code: r.status ?? 128 + (r.signal ? (os.constants.signals as Record<string, number>)[r.signal] : 0), stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A private world for one test: its own --root and data dir, removed (with every container in it) by cleanup(). */
+export class World {
+  readonly dir: string;
+  readonly root: string;
+  readonly dataDir: string;
+
+  constructor(name = 'tsrun-test') {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+    this.root = path.join(this.dir, 'state');
+    this.dataDir = path.join(this.dir, 'data');
+  }
+
+  args(a: string[]): string[] {
+    return ['--root', this.root, '--data-dir', this.dataDir, ...a];
+  }
+
+  /** Runs tsrun synchronously. */
+  tsrun(args: string[], opts: { input?: string; timeout?: number; cwd?: string } = {}): Result {
+    return result(
+      spawnSync(TSRUN, this.args(args), {
+        encoding: 'utf8',
+        input: opts.input ?? '',
+        timeout: opts.timeout ?? 30000,
+        env,
+        cwd: opts.cwd,
+      }),
+    );
+  }
+
+  /** Runs tsrun and fails the test with its stderr unless it exits 0. */
+  ok(args: string[], opts: { input?: string; timeout?: number; cwd?: string } = {}): string {
+    const r = this.tsrun(args, opts);
+    if (r.code !== 0) throw new Error(`tsrun ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Runs tsrun asynchronously (stdio captured). */
+  spawn(args: string[]) {
+    return spawn(TSRUN, this.args(args), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
+  state(id: string): { status: string; pid: number; [k: string]: unknown } {
+    return JSON.parse(this.ok(['state', id]));
+  }
+
+  /** A bundle dir whose config.json is the busybox one changed by `edit`; the rootfs is shared, read-only use. */
+  bundle(edit: (spec: any) => void = () => {}, name = 'bundle'): string {
+    const b = path.join(this.dir, name);
+    fs.mkdirSync(b, { recursive: true });
+    const spec = JSON.parse(fs.readFileSync(path.join(BUSYBOX_BUNDLE, 'config.json'), 'utf8'));
+    spec.root.path = BUSYBOX_ROOTFS;
+    edit(spec);
+    fs.writeFileSync(path.join(b, 'config.json'), JSON.stringify(spec, null, 2));
+    return b;
+  }
+
+  /** Every container in this world removed, then the directory. */
+  cleanup(): void {
+    for (const id of fs.existsSync(this.root) ? fs.readdirSync(this.root) : []) {
+      this.tsrun(['delete', '--force', id]);
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Poll until f() is true. */
+export async function waitFor(f: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

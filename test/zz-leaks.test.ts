@@ -1,0 +1,31 @@
+// Runs last (scripts/run-tests.js): after the whole suite, nothing of tsrun's
+// may remain on the machine.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+
+test('no mounts, state dirs, cgroups or processes are left after the suite', () => {
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => /tsrun/.test(l));
+  assert.deepEqual(mounts, [], 'mounts');
+  const tmp = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('tsrun-test'));
+  assert.deepEqual(tmp, [], 'test worlds in the temp dir');
+  let procs = '';
+  try {
+    procs = execFileSync('pgrep', ['-a', '-f', 'tsrun-shim'], { encoding: 'utf8' });
+  } catch {
+    procs = '';
+  }
+  assert.equal(procs.trim(), '', 'shim processes');
+  const cgroups: string[] = [];
+  for (const c of fs.readdirSync('/sys/fs/cgroup')) {
+    const d = `/sys/fs/cgroup/${c}`;
+    try {
+      for (const e of fs.readdirSync(d)) if (/tsrun/.test(e) && fs.readdirSync(`${d}/${e}`).some((x) => !x.includes('.'))) cgroups.push(`${d}/${e}`);
+    } catch {
+      /* not a hierarchy */
+    }
+  }
+  assert.deepEqual(cgroups, [], 'container cgroups');
+});
