@@ -456,8 +456,9 @@ function checkUserns(linux: Record<string, any>, ns: (t: string) => NsInfo, add:
 
 function checkHostname(spec: Record<string, any>, ns: (t: string) => NsInfo, add: Add): void {
   for (const key of ['hostname', 'domainname']) {
-    if (isStr(spec[key]) && spec[key] !== '' && !ns('uts').isNew) {
-      add('/' + key, `setting the ${key} needs a new uts namespace (add {"type": "uts"} to /linux/namespaces)`);
+    // as runc: a uts namespace of the container's own, new or joined (pods share one)
+    if (isStr(spec[key]) && spec[key] !== '' && !ns('uts').has) {
+      add('/' + key, `setting the ${key} needs a uts namespace (add {"type": "uts"} to /linux/namespaces)`);
     }
   }
 }

@@ -297,12 +297,7 @@ describe('semantic errors, one exact line each', () => {
     [
       'hostname without uts namespace',
       (s) => (s.linux.namespaces = s.linux.namespaces.filter((n: any) => n.type !== 'uts')),
-      'config.json: /hostname: setting the hostname needs a new uts namespace (add {"type": "uts"} to /linux/namespaces)',
-    ],
-    [
-      'hostname with a joined uts namespace',
-      (s) => (s.linux.namespaces[3] = { type: 'uts', path: '/proc/1/ns/uts' }),
-      'config.json: /hostname: setting the hostname needs a new uts namespace (add {"type": "uts"} to /linux/namespaces)',
+      'config.json: /hostname: setting the hostname needs a uts namespace (add {"type": "uts"} to /linux/namespaces)',
     ],
     [
       'net sysctl without network namespace',
