@@ -58,6 +58,8 @@ export const command: CommandModule<GlobalArgs, Args> = {
       } catch (e) {
         throw new ConfigError([`--resources ${a.resources}: ${(e as Error).message}`]);
       }
+      const { validateResourcesFile } = await import('../../spec/validate');
+      r = validateResourcesFile(r, a.resources === '-' ? 'resources' : a.resources);
     }
     const mem = (r.memory ??= {});
     if (a.memory !== undefined) mem.limit = parseBytes(a.memory, 'memory');
