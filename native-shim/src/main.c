@@ -221,7 +221,7 @@ finish_process (struct ctx *c, char **resolved, struct shim_error *err)
   else
     {
       /* without no_new_privs loading a filter needs CAP_SYS_ADMIN: now */
-      ret = seccomp_load (c->seccomp, err);
+      ret = seccomp_filter_load (c->seccomp, err);
       if (ret < 0)
         return ret;
     }
@@ -257,7 +257,7 @@ do_exec (struct ctx *c, const char *resolved)
     {
       /* as late as possible: the filter then need not allow the shim's own
          syscalls (except execve) */
-      if (seccomp_load (c->seccomp, &err) < 0)
+      if (seccomp_filter_load (c->seccomp, &err) < 0)
         {
           dprintf (2, "tsrun: %s\n", err.msg);
           _exit (127);

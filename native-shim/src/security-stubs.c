@@ -16,7 +16,7 @@ seccomp_prepare (const uint8_t *tlv, size_t len, struct seccomp_filter **out, st
 }
 
 WEAK int
-seccomp_load (struct seccomp_filter *filter, struct shim_error *err)
+seccomp_filter_load (struct seccomp_filter *filter, struct shim_error *err)
 {
   (void) filter, (void) err;
   return 0;
