@@ -25,6 +25,8 @@ export interface SetupOptions {
   root?: string;
   /** linux.devices: each node gets an "allow rwm" device rule, as runc does. */
   devices?: Device[];
+  /** Leave device access alone (runc's SkipDevices; for callers that manage it elsewhere). */
+  skipDevices?: boolean;
 }
 
 const DEFAULT_ROOT = '/sys/fs/cgroup';
@@ -141,14 +143,13 @@ function uniqueDirs(rec: CgroupRecord): string[] {
 }
 
 /** Creates dir and its missing parents; returns the dirs it created (outermost first). */
-function mkdirs(hierRoot: string, cgPath: string, created: string[], onLevel?: (parent: string, dir: string, isNew: boolean) => void): void {
+function mkdirs(hierRoot: string, cgPath: string, created: string[], onLevel?: (parent: string, dir: string) => void): void {
   let cur = hierRoot;
   for (const comp of cgPath.split('/').filter(Boolean)) {
     const parent = cur;
     cur = path.join(cur, comp);
-    const isNew = mkdir(cur);
-    if (isNew) created.push(cur);
-    onLevel?.(parent, cur, isNew);
+    if (mkdir(cur)) created.push(cur);
+    onLevel?.(parent, cur);
   }
 }
 
@@ -257,13 +258,13 @@ export function setupCgroup(o: SetupOptions): CgroupRecord {
     for (const [hr, ctrls] of hierRoots) {
       const isCpuset = ctrls.includes('cpuset');
       const isV2 = ctrls.includes('unified');
-      mkdirs(hr, cgPath, created, (parent, dir, isNew) => {
+      mkdirs(hr, cgPath, created, (parent, dir) => {
         if (isCpuset && mode !== 'v2') cpusetInherit(parent, dir);
-        if (isV2 && mode === 'v2' && isNew) enableControllers(parent);
+        if (isV2 && mode === 'v2') enableControllers(parent);
       });
     }
     if (o.resources) applyResources(rec, o.resources);
-    applyDevices(rec, o.resources, o.devices);
+    if (!o.skipDevices) applyDevices(rec, o.resources, o.devices);
   } catch (err) {
     const cleanup: unknown[] = [];
     for (const d of created.reverse()) {
