@@ -41,22 +41,25 @@ export function loadDeviceProgram(insns: Buffer, license = 'Apache-2.0'): number
   attr.writeUInt32LE(insns.length / 8, 4);
   attr.writeBigUInt64LE(addr(insns), 8);
   attr.writeBigUInt64LE(addr(lic), 16);
-  attr.writeUInt32LE(1, 24); // log_level
-  attr.writeUInt32LE(log.length, 28);
-  attr.writeBigUInt64LE(addr(log), 32);
   attr.write('tsrun_dev', 48);
-  const fd = bpf(BPF_PROG_LOAD, attr);
+  // load without a verifier log first (a verbose log can overflow the buffer:
+  // ENOSPC); only on failure load again with the log, to report it
+  let fd = bpf(BPF_PROG_LOAD, attr);
   if (fd < 0) {
     const e = errno();
+    attr.writeUInt32LE(1, 24); // log_level
+    attr.writeUInt32LE(log.length, 28);
+    attr.writeBigUInt64LE(addr(log), 32);
+    fd = bpf(BPF_PROG_LOAD, attr);
+    if (fd >= 0) return fd;
     const text = log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trim();
     try {
       check(-1, 'bpf(BPF_PROG_LOAD)');
     } catch (err) {
-      const msg = (err as Error).message + (text ? `\nverifier log:\n${text}` : '');
-      throw new SystemError(msg, e);
+      throw new SystemError((err as Error).message + (text ? `; verifier log:\n${text}` : ''), e);
     }
   }
-  // keep the buffers alive until here
+  // the kernel has copied insns/license by now; keep them referenced until here
   void insns.length;
   void lic.length;
   return fd;

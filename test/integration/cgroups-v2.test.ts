@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
+import { OP, deviceFilter, effectiveRules, encode } from '../../src/cgroups/devices';
+import { loadDeviceProgram } from '../../src/sys/bpf';
 import { CgroupRecord, cgroupPids, destroyCgroup, detectMode, freeze, isFrozen, procsFiles, setupCgroup, stats, thaw, updateResources } from '../../src/cgroups/index';
 
 const INNER = process.argv.includes('--v2-inner');
@@ -95,5 +97,15 @@ if (INNER) {
     assert.equal(rep.removed, true);
     assert.equal(rep.sleepAlive, false);
     assert.ok(!fs.existsSync(`/sys/fs/cgroup/unified/${parent}/c1`));
+  });
+
+  test('bpf: the generated program passes the verifier; a bad one reports the verifier log', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
+    const fd = loadDeviceProgram(encode(deviceFilter(effectiveRules([{ allow: true, type: 'b', major: 8, access: 'rw' }]))));
+    assert.ok(fd > 0);
+    fs.closeSync(fd);
+    assert.throws(
+      () => loadDeviceProgram(encode([{ code: OP.MOV32_K, dst: 0, src: 0, off: 0, imm: 1 }])),
+      (e: Error) => e.message.startsWith('bpf(BPF_PROG_LOAD): ') && /verifier log:\n/.test(e.message),
+    );
   });
 }
