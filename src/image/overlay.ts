@@ -238,18 +238,31 @@ export function prepareVolumes(volumes: Volume[], st: ContainerStorage, layers: 
     if (!fs.statSync(v.source).isDirectory()) throw new ConfigError([`tsrun.volumes: "${entry}": host path is not a directory`]);
     const rel = resolveInRoot(stack, v.destination, entry);
     const parts = rel ? rel.split('/') : [];
+    // the first component the merged view lacks; everything above it exists
+    const hits: (MergedHit | null)[] = [];
+    let missing = parts.length;
+    for (let k = 0; k < parts.length; k++) {
+      const hit = lookupMerged(stack, parts.slice(0, k + 1).join('/'));
+      if (hit && !hit.st.isDirectory())
+        throw new ConfigError([`tsrun.volumes: "${entry}": "/${parts.slice(0, k + 1).join('/')}" exists in the image and is not a directory`]);
+      if (!hit) {
+        missing = k;
+        break;
+      }
+      hits.push(hit);
+    }
+    if (missing === parts.length) continue; // the destination exists: the bind mount goes on it
     let cur = '';
-    for (const c of parts) {
-      cur = cur ? `${cur}/${c}` : c;
+    for (let k = 0; k < parts.length; k++) {
+      cur = cur ? `${cur}/${parts[k]}` : parts[k];
       const up = path.join(st.upper, cur);
       const inUpper = lstat(up);
       if (inUpper?.isDirectory()) continue;
-      const hit = lookupMerged(stack, cur);
-      if (hit && !hit.st.isDirectory())
-        throw new ConfigError([`tsrun.volumes: "${entry}": "/${cur}" exists in the image and is not a directory`]);
       if (inUpper && isWhiteout(inUpper)) fs.unlinkSync(up);
       fs.mkdirSync(up, { mode: 0o755 });
+      const hit = k < missing ? hits[k] : null;
       if (hit) {
+        // a dir only the image has: the same mode/owner/times in upper, so the merged view does not change
         fs.chownSync(up, hit.st.uid, hit.st.gid);
         fs.chmodSync(up, hit.st.mode & 0o7777);
         fs.utimesSync(up, hit.st.atime, hit.st.mtime);

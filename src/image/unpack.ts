@@ -220,7 +220,7 @@ export class LayerExtractor {
   }
 
   private meta(abs: string, e: TarEntry, isDir: boolean): void {
-    if (needChown(e)) fs.lchownSync(abs, e.uid, e.gid);
+    if (isDir || needChown(e)) fs.lchownSync(abs, e.uid, e.gid); // a dir may exist from an earlier entry
     fs.chmodSync(abs, e.mode);
     this.xattrs(abs, e);
     if (isDir) this.dirTimes.set(abs, { abs, atime: e.atime ?? e.mtime, mtime: e.mtime });
