@@ -1,7 +1,7 @@
 // tsrun's command line: runc's global flags and verbs.  Each verb is one file
 // in ./commands; this file wires them and owns the one error handler.
 import yargs from 'yargs/yargs';
-import { ExitStatus, TsrunError } from '../errors';
+import { ExitStatus, TsrunError, UsageError } from '../errors';
 import { createLogger } from '../runtime/log';
 import { commands } from './commands';
 import { exit } from './exit';
@@ -35,6 +35,26 @@ export function reportError(err: unknown, argv: string[]): number {
   return err instanceof TsrunError ? err.exitCode : 1;
 }
 
+/** yargs' messages, made to say what to do next. */
+export function usageMessage(msg: string, argv: string[]): string {
+  msg = msg.replace(/:\n\s*/g, ': ').replace(/\n\s*/g, '; ');
+  const names = new Set(commands.flatMap((c) => [String(c.command).split(' ')[0], ...[c.aliases ?? []].flat().map(String)]));
+  const verb = argv.find((a) => names.has(a));
+  const help = verb ? `(see "tsrun ${verb} --help")` : '(see "tsrun --help")';
+  const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
+  if (unknown) {
+    const first = unknown[1].split(', ')[0];
+    if (!verb && argv.find((a) => !a.startsWith('-')) === first) return `unknown command "${first}" (see "tsrun --help")`;
+    return `unknown argument${unknown[1].includes(', ') ? 's' : ''}: ${unknown[1]} ${help}`;
+  }
+  if (/^Not enough non-option arguments/.test(msg)) {
+    const c = commands.find((x) => String(x.command).split(' ')[0] === verb);
+    const missing = /<[^>]+>/.exec(String(c?.command ?? ''))?.[0] ?? 'argument';
+    return `${verb ?? 'tsrun'}: missing ${missing} ${help}`;
+  }
+  return `${msg.charAt(0).toLowerCase()}${msg.slice(1)} ${help}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   argv = splitCommand(argv);
   const parser = yargs(argv)
@@ -56,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
-      throw new TsrunError(msg);
+      throw new UsageError(usageMessage(msg, argv));
     });
   for (const c of commands) parser.command(c);
   parser.middleware((a) => {
