@@ -544,7 +544,11 @@ create_main (struct ctx *c)
   close (c->ctl);
   c->ctl = -1;
   if (b != '0')
-    return 1;
+    {
+      if (b)
+        waitpid (pid, NULL, 0); /* C exits right after reporting its error */
+      return 1;
+    }
   if (!(p->flags & PLAN_FLAG_KEEP_PARENT))
     return 0;
   return wait_exit_code (pid);
@@ -654,7 +658,11 @@ exec_main (struct ctx *c)
   close (c->ctl);
   c->ctl = -1;
   if (b != '0')
-    return 1;
+    {
+      if (b)
+        waitpid (pid, NULL, 0);
+      return 1;
+    }
   if (p->flags & PLAN_FLAG_DETACH)
     return 0;
   return wait_exit_code (pid);
