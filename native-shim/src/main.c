@@ -155,11 +155,17 @@ static pid_t
 child_wait_go (struct ctx *c)
 {
   pid_t hostpid;
+  struct shim_error err;
   close (c->go_wr);
   close (c->st_rd);
   if (read_retry (c->go_rd, &hostpid, sizeof hostpid) != (ssize_t) sizeof hostpid)
     _exit (1); /* P failed and reported it */
   close (c->go_rd);
+  /* in a user namespace our ids are still the host's (unmapped there: files
+     we create would fail with EOVERFLOW): become the namespace's root */
+  if (c->in_userns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
+    child_fail (c, (shim_fail (&err, errno, "setuid", NULL, "become root in the user namespace: %s",
+                               strerror (errno)), &err));
   return hostpid;
 }
 
@@ -538,7 +544,11 @@ create_main (struct ctx *c)
   close (c->ctl);
   c->ctl = -1;
   if (b != '0')
-    return 1;
+    {
+      if (b)
+        waitpid (pid, NULL, 0); /* C exits right after reporting its error */
+      return 1;
+    }
   if (!(p->flags & PLAN_FLAG_KEEP_PARENT))
     return 0;
   return wait_exit_code (pid);
@@ -648,7 +658,11 @@ exec_main (struct ctx *c)
   close (c->ctl);
   c->ctl = -1;
   if (b != '0')
-    return 1;
+    {
+      if (b)
+        waitpid (pid, NULL, 0);
+      return 1;
+    }
   if (p->flags & PLAN_FLAG_DETACH)
     return 0;
   return wait_exit_code (pid);

@@ -78,7 +78,7 @@ decode_mount (struct mount_entry *m, const struct tlv *g, struct shim_error *err
   if (ret < 0)
     return malformed (err, "mount");
   if (m->dest == NULL)
-    return malformed (err, "mount (no destination)");
+    m->dest = strdup (""); /* PLAN_MOUNT entries are checked in plan_decode */
   if (m->type == NULL)
     m->type = strdup ("");
   return 0;
@@ -185,6 +185,8 @@ plan_decode (struct plan *p, uint8_t *raw, uint32_t len, struct shim_error *err)
           ret = decode_mount (PUSH (p->mounts, p->n_mounts), &t, err);
           if (ret < 0)
             return ret;
+          if (p->mounts[p->n_mounts - 1].dest[0] != '/')
+            return malformed (err, "mount (destination is not absolute)");
           break;
         case PLAN_DEVICE:
           ret = decode_device (PUSH (p->devices, p->n_devices), &t, err);

@@ -26,6 +26,12 @@ int
 process_hostname_sysctl (struct ctx *c, struct shim_error *err)
 {
   struct plan *p = c->plan;
+  bool uts = (p->ns_new & CLONE_NEWUTS) != 0;
+  for (size_t i = 0; i < p->n_ns_join; i++)
+    uts |= p->ns_join[i].type == CLONE_NEWUTS;
+  /* never the host's name */
+  if ((p->hostname || p->domainname) && !uts)
+    return shim_fail (err, EINVAL, "sethostname", NULL, "unable to set the hostname without a private UTS namespace");
   if (p->hostname && sethostname (p->hostname, strlen (p->hostname)) < 0)
     return shim_fail_errno (err, "sethostname", p->hostname);
   if (p->domainname && setdomainname (p->domainname, strlen (p->domainname)) < 0)

@@ -550,6 +550,17 @@ rootfs_pivot (struct ctx *c, struct shim_error *err)
 
 /* ---- j ---- */
 
+/* read-only remount keeping nosuid/nodev/noexec, like runc's readonlyPath */
+static int
+remount_ro (const char *path, struct shim_error *err)
+{
+  struct statfs sfs;
+  unsigned long keep = 0;
+  if (statfs (path, &sfs) == 0)
+    keep = (unsigned long) sfs.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  return remount_bind (path, MS_RDONLY | keep, path, err);
+}
+
 int
 rootfs_finalize (struct ctx *c, struct shim_error *err)
 {
@@ -559,7 +570,7 @@ rootfs_finalize (struct ctx *c, struct shim_error *err)
     return 0;
   if (p->flags & PLAN_FLAG_ROOT_READONLY)
     {
-      ret = remount_bind ("/", MS_RDONLY, "/", err);
+      ret = remount_ro ("/", err);
       if (ret < 0)
         return ret;
     }
@@ -572,7 +583,7 @@ rootfs_finalize (struct ctx *c, struct shim_error *err)
             continue;
           return mount_fail (err, "bind", path);
         }
-      ret = remount_bind (path, MS_RDONLY, path, err);
+      ret = remount_ro (path, err);
       if (ret < 0)
         return ret;
     }
