@@ -8,7 +8,7 @@ import { SystemError, TsrunError, withCleanupErrors } from '../errors';
 import { runShim, shimFds, type ShimRun } from '../shim/client';
 import { lowerSpec } from '../shim/lower';
 import type { Spec } from '../spec/types';
-import { loadBundleSpec } from './bundle';
+import { loadSpec } from '../spec/validate';
 import type { RuntimeContext } from './context';
 import { runHooks } from './hooks';
 import { validateId } from './id';
@@ -49,7 +49,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
   const id = validateId(o.id);
   const bundle = path.resolve(o.bundle);
   // validate the whole spec before any side effect
-  const spec = loadBundleSpec(bundle, o.override);
+  const { spec } = loadSpec(bundle, { override: o.override });
   if (spec.process?.terminal && !o.consoleSocket) {
     throw new TsrunError('process.terminal is true but no --console-socket was given');
   }

@@ -200,3 +200,39 @@ export function lowerProcess(spec: Pick<Spec, 'process'>, w: TlvWriter): void {
   for (const g of p.user?.additionalGids ?? []) w.u64(PLAN.ADDITIONAL_GID, g);
   if (p.user?.umask !== undefined) w.u64(PLAN.UMASK, p.user.umask);
 }
+
+export interface LowerExecOptions {
+  /** host pid of the container's init: its namespaces are joined */
+  joinPid: number;
+  cgroupProcs?: string[];
+  consoleSocketFd?: number;
+  preserveFds?: number;
+  detach?: boolean;
+  pidFile?: string;
+}
+
+/**
+ * An exec plan: join the container's namespaces and cgroup, then run
+ * `process` with its own security attributes; the container's seccomp
+ * profile applies as it does to the init (runc does the same).
+ */
+export function lowerExec(spec: Spec, proc: NonNullable<Spec['process']>, o: LowerExecOptions): Buffer {
+  const w = new TlvWriter();
+  w.u64(PLAN.VERSION, TSRUN.PROTOCOL_VERSION);
+  let flags = 0;
+  if (!o.detach) flags |= PLAN_FLAG.KEEP_PARENT;
+  else flags |= PLAN_FLAG.DETACH;
+  if (proc.terminal) flags |= PLAN_FLAG.TERMINAL;
+  if (proc.noNewPrivileges) flags |= PLAN_FLAG.NO_NEW_PRIVS;
+  w.u64(PLAN.FLAGS, flags);
+  w.u64(PLAN.JOIN_PID, o.joinPid);
+  for (const f of o.cgroupProcs ?? []) w.str(PLAN.CGROUP_PROCS, f);
+  const withProc = { process: proc, linux: spec.linux };
+  lowerProcessSecurity(withProc, w);
+  lowerProcess(withProc, w);
+  if (o.preserveFds) w.u64(PLAN.PRESERVE_FDS, o.preserveFds);
+  if (o.consoleSocketFd !== undefined) w.u64(PLAN.CONSOLE_SOCKET, o.consoleSocketFd);
+  if (o.pidFile) w.str(PLAN.PID_FILE, o.pidFile);
+  if (proc.execCPUAffinity?.final) w.str(PLAN.CPU_AFFINITY, proc.execCPUAffinity.final);
+  return w.toBuffer();
+}

@@ -1,0 +1,148 @@
+// exec: run another process in a running container, through the shim's
+// exec mode (it joins the init's namespaces and cgroup).
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { procsFiles } from '../cgroups';
+import { ConfigError, StateError, TsrunError } from '../errors';
+import { runShim, shimFds } from '../shim/client';
+import { lowerExec } from '../shim/lower';
+import { capabilityNumber } from '../shim/lower-security';
+import type { Process } from '../spec/types';
+import type { RuntimeContext } from './context';
+import { statusOf, store } from './container';
+import { shimPath } from './paths';
+import { writeFileAtomic } from './store';
+import { FORWARDED_SIGNALS } from './run';
+
+export interface ExecOptions {
+  id: string;
+  /** --process FILE (or "-" for stdin): a whole OCI process object */
+  processFile?: string;
+  /** the short form: command and overrides on top of the container's process */
+  args?: string[];
+  env?: string[];
+  cwd?: string;
+  /** "uid[:gid]" */
+  user?: string;
+  additionalGids?: number[];
+  caps?: string[];
+  noNewPrivs?: boolean;
+  apparmor?: string;
+  processLabel?: string;
+  tty?: boolean;
+  consoleSocket?: string;
+  detach?: boolean;
+  pidFile?: string;
+  preserveFds?: number;
+  ignorePaused?: boolean;
+}
+
+function readProcessFile(file: string): Process {
+  let text: string;
+  try {
+    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([`${file}: ${(e as Error).message}`]);
+  }
+  try {
+    const p = JSON.parse(text) as Process;
+    if (!p || typeof p !== 'object' || !Array.isArray(p.args) || p.args.length === 0) {
+      throw new ConfigError([`${path.basename(file)}: /args: must be a non-empty array`]);
+    }
+    if (!p.cwd) p.cwd = '/';
+    if (!p.user) p.user = { uid: 0, gid: 0 };
+    return p;
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError([`${path.basename(file)}: invalid JSON: ${(e as Error).message}`]);
+  }
+}
+
+export function buildProcess(base: Process | undefined, o: ExecOptions): Process {
+  if (o.processFile) return readProcessFile(o.processFile);
+  if (!o.args?.length) throw new TsrunError('exec: no command given (pass one after the id, or --process FILE)');
+  const p: Process = JSON.parse(JSON.stringify(base ?? { user: { uid: 0, gid: 0 }, cwd: '/' }));
+  p.args = o.args;
+  p.terminal = !!o.tty;
+  delete p.consoleSize;
+  if (o.env?.length) {
+    const env = new Map((p.env ?? []).map((e) => [e.split('=')[0], e] as const));
+    for (const e of o.env) env.set(e.split('=')[0], e);
+    p.env = [...env.values()];
+  }
+  if (o.cwd) p.cwd = o.cwd;
+  if (o.user) {
+    const [u, g] = o.user.split(':');
+    if (!/^\d+$/.test(u) || (g !== undefined && !/^\d+$/.test(g))) {
+      throw new TsrunError(`exec: --user "${o.user}": give numeric uid[:gid]`);
+    }
+    p.user = { ...p.user, uid: Number(u), gid: g !== undefined ? Number(g) : 0 };
+  }
+  if (o.additionalGids?.length) p.user.additionalGids = o.additionalGids;
+  if (o.caps?.length) {
+    const caps = (p.capabilities ??= {});
+    for (const c of o.caps) {
+      const name = c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`;
+      capabilityNumber(name);
+      for (const k of ['bounding', 'effective', 'permitted', 'ambient', 'inheritable'] as const) {
+        const set = (caps[k] ??= []);
+        if (!set.includes(name)) set.push(name);
+      }
+    }
+  }
+  if (o.noNewPrivs) p.noNewPrivileges = true;
+  if (o.apparmor) p.apparmorProfile = o.apparmor;
+  if (o.processLabel) p.selinuxLabel = o.processLabel;
+  return p;
+}
+
+function connectConsole(p: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(p);
+    s.once('connect', () => resolve(s));
+    s.once('error', (e) => reject(new TsrunError(`console socket "${p}": ${e.message}`)));
+  });
+}
+
+/** Returns the exit code: the process's in the foreground, 0 with detach. */
+export async function exec(ctx: RuntimeContext, o: ExecOptions): Promise<number> {
+  const st = store(ctx);
+  const rec = st.read(o.id);
+  const status = statusOf(st, rec);
+  if (status === 'stopped' || status === 'creating') throw new StateError(`cannot exec in a stopped container`);
+  if (status === 'paused' && !o.ignorePaused) throw new StateError('cannot exec in a paused container (use --ignore-paused)');
+  const spec = st.readConfig(o.id);
+  const proc = buildProcess(spec.process, o);
+  if (proc.terminal && !o.consoleSocket) throw new TsrunError('exec: a terminal was requested but no --console-socket was given');
+  const consoleSocket = proc.terminal && o.consoleSocket ? await connectConsole(o.consoleSocket) : undefined;
+  const plan = lowerExec(spec, proc, {
+    joinPid: rec.pid,
+    cgroupProcs: rec.cgroup ? procsFiles(rec.cgroup) : [],
+    consoleSocketFd: consoleSocket ? shimFds(o.preserveFds).console : undefined,
+    preserveFds: o.preserveFds,
+    detach: o.detach,
+  });
+  const shim = await runShim({ mode: 'exec', shim: shimPath(), plan, preserveFds: o.preserveFds, consoleSocket }).finally(() =>
+    consoleSocket?.destroy(),
+  );
+  if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(shim.pid));
+  if (o.detach) {
+    await shim.exited;
+    return 0;
+  }
+  const handlers = FORWARDED_SIGNALS.map((sig) => {
+    const h = () => {
+      try {
+        process.kill(shim.pid, sig);
+      } catch {
+        /* gone */
+      }
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  const code = await shim.exited;
+  for (const [sig, h] of handlers) process.removeListener(sig, h);
+  return code;
+}
