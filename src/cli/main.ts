@@ -5,6 +5,7 @@ import { ExitStatus, TsrunError } from '../errors';
 import { createLogger } from '../runtime/log';
 import { commands } from './commands';
 import { exit } from './exit';
+import { splitCommand } from './argv';
 
 export const VERSION = '0.1.0';
 export const SPEC_VERSION = '1.2.0';
@@ -35,6 +36,7 @@ export function reportError(err: unknown, argv: string[]): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  argv = splitCommand(argv);
   const parser = yargs(argv)
     .scriptName('tsrun')
     .usage('tsrun [global options] <command> [options]\n\nAn OCI container runtime.')

@@ -83,11 +83,15 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     rec.rootfs = root.rootfs;
     st.write(rec);
 
-    const cg = setupCgroup({ id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, systemd: ctx.systemdCgroup });
-    if (cg) {
-      rec.cgroup = cg;
-      st.write(rec);
-    }
+    const cg = setupCgroup({
+      id,
+      cgroupsPath: spec.linux?.cgroupsPath,
+      resources: spec.linux?.resources,
+      devices: spec.linux?.devices,
+      systemd: ctx.systemdCgroup,
+    });
+    rec.cgroup = cg;
+    st.write(rec);
 
     const fifo = st.fifoPath(id);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -102,7 +106,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       rootfsMount: root.rootfsMount,
       extraMounts: root.extraMounts,
       execFifo: fifo,
-      cgroupProcs: cg ? procsFiles(cg) : [],
+      cgroupProcs: procsFiles(cg),
       hookState: hookState(),
       consoleSocketFd: consoleSocket ? shimFds(o.preserveFds).console : undefined,
       preserveFds: o.preserveFds,

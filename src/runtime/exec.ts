@@ -9,6 +9,7 @@ import { runShim, shimFds } from '../shim/client';
 import { lowerExec } from '../shim/lower';
 import { capabilityNumber } from '../shim/lower-security';
 import type { Process } from '../spec/types';
+import { validateProcessFile } from '../spec/validate';
 import type { RuntimeContext } from './context';
 import { statusOf, store } from './container';
 import { shimPath } from './paths';
@@ -45,18 +46,13 @@ function readProcessFile(file: string): Process {
   } catch (e) {
     throw new ConfigError([`${file}: ${(e as Error).message}`]);
   }
+  let p: unknown;
   try {
-    const p = JSON.parse(text) as Process;
-    if (!p || typeof p !== 'object' || !Array.isArray(p.args) || p.args.length === 0) {
-      throw new ConfigError([`${path.basename(file)}: /args: must be a non-empty array`]);
-    }
-    if (!p.cwd) p.cwd = '/';
-    if (!p.user) p.user = { uid: 0, gid: 0 };
-    return p;
+    p = JSON.parse(text);
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
     throw new ConfigError([`${path.basename(file)}: invalid JSON: ${(e as Error).message}`]);
   }
+  return validateProcessFile(p, path.basename(file));
 }
 
 export function buildProcess(base: Process | undefined, o: ExecOptions): Process {

@@ -1,5 +1,8 @@
 // The container's root: a directory given by root.path, or (tsrun.layers) an
-// overlay of image layers under a write layer of its own.
+// overlay of image layers under a write layer of its own.  The overlay is
+// mounted by the shim inside the container's mount namespace (rootfsMount),
+// so no host mount exists for it; volumes are bind mounts after config.mounts.
+import * as fs from 'fs';
 import * as path from 'path';
 import type { Mount, Spec } from '../spec/types';
 import type { RootfsMount } from '../shim/lower';
@@ -15,15 +18,83 @@ export interface PreparedRoot {
   extraMounts?: Mount[];
 }
 
+/** <dataDir>/containers/<id>/layers: the digests a container uses; prune keeps them. */
+export const LAYERS_FILE = 'layers';
+
 export async function prepareRootfs(
-  _ctx: RuntimeContext,
-  _id: string,
+  ctx: RuntimeContext,
+  id: string,
   spec: Spec,
   bundle: string,
-  _rec: ContainerRecord,
+  rec: ContainerRecord,
 ): Promise<PreparedRoot> {
-  return { rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs') };
+  const ext = spec.tsrun ?? {};
+  const layersGiven = (ext.layers ?? []).length > 0;
+  const volumesGiven = (ext.volumes ?? []).length > 0;
+  if (!layersGiven && !volumesGiven) return { rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs') };
+
+  const img = await import('../image');
+  const volumes = (ext.volumes ?? []).map((v) => img.parseVolume(v)); // config errors before any side effect
+  const extraMounts: Mount[] = volumes.map((v) => ({
+    destination: v.destination,
+    type: 'bind',
+    source: v.source,
+    options: ['rbind', 'rprivate', v.readonly ? 'ro' : 'rw'],
+  }));
+
+  if (!layersGiven) {
+    // a plain root dir is the container's write layer: the destinations go there
+    const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
+    img.prepareVolumes(volumes, { upper: rootfs, work: '', root: rootfs }, []);
+    return { rootfs, extraMounts };
+  }
+
+  const dataDir = path.resolve(ctx.dataDir);
+  const sources = ext.layers!.map((e) => img.parseLayerSource(e, bundle));
+  rec.image = ext.layers![0];
+  // Held until the layer list is on disk under the container: prune (exclusive) cannot
+  // remove a layer between ensureLayers and the moment this container claims it.
+  const unlock = img.lockStore(dataDir, 'shared');
+  try {
+    const layers = await img.ensureLayers(dataDir, sources);
+    rec.dataDir = dataDir; // from here on, delete/failed create removes the write layer
+    rec.layers = layers.map((l) => l.digest);
+    const st = img.createContainerStorage(dataDir, id);
+    fs.writeFileSync(path.join(st.root, LAYERS_FILE), JSON.stringify(layers));
+    img.prepareVolumes(volumes, st, layers);
+    const plan = img.overlayMountPlan(layers, st);
+    return { rootfs: path.join(st.root, 'merged'), rootfsMount: plan, extraMounts };
+  } finally {
+    unlock();
+  }
 }
 
-/** Removes the write layer and any mount tsrun made for the container (idempotent). */
-export function releaseRootfs(_ctx: RuntimeContext, _rec: ContainerRecord): void {}
+/** Removes the write layer and any mount tsrun made for the container (idempotent). Volumes and layers stay. */
+export function releaseRootfs(_ctx: RuntimeContext, rec: ContainerRecord): void {
+  if (!rec.dataDir) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const img = require('../image/overlay') as typeof import('../image/overlay');
+  img.removeContainerStorage(rec.dataDir, rec.id);
+}
+
+/** The layers a container's write layer sits on, as recorded at create. */
+export function containerLayers(dataDir: string, id: string): { digest: string; dir: string }[] {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dataDir, 'containers', id, LAYERS_FILE), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** Digests every container under the data dir uses (whatever its --root). */
+export function layersInUse(dataDir: string): Set<string> {
+  const used = new Set<string>();
+  let ids: string[] = [];
+  try {
+    ids = fs.readdirSync(path.join(dataDir, 'containers'));
+  } catch {
+    return used;
+  }
+  for (const id of ids) for (const l of containerLayers(dataDir, id)) used.add(l.digest);
+  return used;
+}

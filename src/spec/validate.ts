@@ -14,8 +14,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../errors';
-import { validateConfig, type SchemaError } from './generated/validate-config';
-import type { Spec } from './types';
+import { validateConfig, validateProcess, validateResources, type SchemaError } from './generated/validate-config';
+import type { Process, Resources, Spec } from './types';
 
 const FILE = 'config.json';
 
@@ -109,11 +109,33 @@ export function parseVolume(s: string): { source: string; destination: string; r
   return { source: path.posix.normalize(source), destination: path.posix.normalize(destination), readonly };
 }
 
+/**
+ * Validates a process object read from `file` (`exec --process <file>`): the
+ * schema of config.json's "process" plus its semantic checks (args non-empty,
+ * absolute cwd, unique rlimits...). Lines are `<file>: <pointer>: <message>`.
+ */
+export function validateProcessFile(proc: unknown, file: string): Process {
+  const problems: string[] = [];
+  if (!validateProcess(proc)) problems.push(...formatSchemaErrors(validateProcess.errors ?? [], proc, file));
+  checkProcessObject(proc, '', true, (p, msg) => problems.push(lineIn(p, msg, file)));
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  return proc as Process;
+}
+
+/** Validates linux.resources read from `file` (`update --resources <file>`). */
+export function validateResourcesFile(resources: unknown, file: string): Resources {
+  if (validateResources(resources)) return resources as Resources;
+  throw new ConfigError(formatSchemaErrors(validateResources.errors ?? [], resources, file));
+}
+
 // ---------------------------------------------------------------------------
 // Schema errors → lines
 
+function lineIn(pointer: string, msg: string, file: string): string {
+  return `${file}: ${pointer || '/'}: ${msg}`;
+}
 function line(pointer: string, msg: string): string {
-  return `${FILE}: ${pointer || '/'}: ${msg}`;
+  return lineIn(pointer, msg, FILE);
 }
 
 /** Escapes one JSON pointer token (RFC 6901). */
@@ -145,7 +167,7 @@ function typeList(t: unknown): string[] {
  * Turns ajv errors into `config.json: <pointer>: <message>` lines, readable and
  * without the noise of anyOf/oneOf branches. Exported for tests.
  */
-export function formatSchemaErrors(errors: SchemaError[], doc: unknown): string[] {
+export function formatSchemaErrors(errors: SchemaError[], doc: unknown, file = FILE): string[] {
   let errs = errors.slice();
 
   // anyOf/oneOf: the combinator's own error repeats what its branches said.
@@ -172,12 +194,13 @@ export function formatSchemaErrors(errors: SchemaError[], doc: unknown): string[
     errs = errs.filter((e) => e.instancePath !== p).concat(replacement);
   }
 
-  const lines = errs.map((e) => formatOne(e, doc));
+  const lines = errs.map((e) => formatOne(e, doc, file));
   return [...new Set(lines)];
 }
 
-function formatOne(e: SchemaError, doc: unknown): string {
+function formatOne(e: SchemaError, doc: unknown, file: string): string {
   const p = e.params ?? {};
+  const line = (pointer: string, msg: string) => lineIn(pointer, msg, file);
   const got = () => show(valueAt(doc, e.instancePath));
   switch (e.keyword) {
     case 'required': {
@@ -276,49 +299,53 @@ function checkVersion(spec: Record<string, any>, add: Add): void {
 }
 
 function checkProcess(spec: Record<string, any>, create: boolean, add: Add): void {
-  const proc = spec.process;
-  if (proc === undefined) {
+  if (spec.process === undefined) {
     if (create) add('/process', 'missing required property "process"');
     return;
   }
+  checkProcessObject(spec.process, '/process', create, add);
+}
+
+/** Semantic checks of a process object found at JSON pointer `at`. */
+function checkProcessObject(proc: unknown, at: string, create: boolean, add: Add): void {
   if (!isObject(proc)) return;
   if (create) {
-    if (proc.args === undefined) add('/process/args', 'missing required property "args"');
-    else if (Array.isArray(proc.args) && proc.args.length === 0) add('/process/args', 'must not be empty');
+    if (proc.args === undefined) add(at + '/args', 'missing required property "args"');
+    else if (Array.isArray(proc.args) && proc.args.length === 0) add(at + '/args', 'must not be empty');
   }
-  if (isStr(proc.cwd) && !isAbs(proc.cwd)) add('/process/cwd', `cwd ${show(proc.cwd)} must be an absolute path`);
+  if (isStr(proc.cwd) && !isAbs(proc.cwd)) add(at + '/cwd', `cwd ${show(proc.cwd)} must be an absolute path`);
 
   const seen = new Map<string, number>();
   arr(proc.rlimits).forEach((r, i) => {
     if (!isObject(r) || !isStr(r.type)) return;
     const first = seen.get(r.type);
-    if (first !== undefined) add(ptr('process', 'rlimits', i, 'type'), `duplicate rlimit ${show(r.type)} (also at /process/rlimits/${first})`);
+    if (first !== undefined) add(at + ptr('rlimits', i, 'type'), `duplicate rlimit ${show(r.type)} (also at ${at}/rlimits/${first})`);
     else seen.set(r.type, i);
     if (typeof r.soft === 'number' && typeof r.hard === 'number' && r.hard >= 0 && r.soft > r.hard) {
-      add(ptr('process', 'rlimits', i), `soft limit ${r.soft} is greater than hard limit ${r.hard}`);
+      add(at + ptr('rlimits', i), `soft limit ${r.soft} is greater than hard limit ${r.hard}`);
     }
   });
 
   const io = proc.ioPriority;
   if (isObject(io) && typeof io.priority === 'number' && (io.priority < 0 || io.priority > 7)) {
-    add('/process/ioPriority/priority', `must be between 0 and 7 (got ${io.priority})`);
+    add(at + '/ioPriority/priority', `must be between 0 and 7 (got ${io.priority})`);
   }
 
   const sch = proc.scheduler;
   if (isObject(sch) && isStr(sch.policy)) {
     if (typeof sch.nice === 'number' && (sch.nice < -20 || sch.nice > 19)) {
-      add('/process/scheduler/nice', `must be between -20 and 19 (got ${sch.nice})`);
+      add(at + '/scheduler/nice', `must be between -20 and 19 (got ${sch.nice})`);
     }
     const rt = sch.policy === 'SCHED_FIFO' || sch.policy === 'SCHED_RR';
     if (typeof sch.priority === 'number' && sch.priority !== 0 && !rt) {
-      add('/process/scheduler/priority', `a priority is only for SCHED_FIFO and SCHED_RR, not ${sch.policy}`);
+      add(at + '/scheduler/priority', `a priority is only for SCHED_FIFO and SCHED_RR, not ${sch.policy}`);
     }
     if (rt && typeof sch.priority === 'number' && (sch.priority < 1 || sch.priority > 99)) {
-      add('/process/scheduler/priority', `must be between 1 and 99 for ${sch.policy} (got ${sch.priority})`);
+      add(at + '/scheduler/priority', `must be between 1 and 99 for ${sch.policy} (got ${sch.priority})`);
     }
     if (sch.policy !== 'SCHED_DEADLINE') {
       for (const k of ['runtime', 'deadline', 'period']) {
-        if (typeof sch[k] === 'number' && sch[k] !== 0) add(ptr('process', 'scheduler', k), `only for SCHED_DEADLINE, not ${sch.policy}`);
+        if (typeof sch[k] === 'number' && sch[k] !== 0) add(at + ptr('scheduler', k), `only for SCHED_DEADLINE, not ${sch.policy}`);
       }
     }
   }
@@ -429,8 +456,9 @@ function checkUserns(linux: Record<string, any>, ns: (t: string) => NsInfo, add:
 
 function checkHostname(spec: Record<string, any>, ns: (t: string) => NsInfo, add: Add): void {
   for (const key of ['hostname', 'domainname']) {
-    if (isStr(spec[key]) && spec[key] !== '' && !ns('uts').isNew) {
-      add('/' + key, `setting the ${key} needs a new uts namespace (add {"type": "uts"} to /linux/namespaces)`);
+    // as runc: a uts namespace of the container's own, new or joined (pods share one)
+    if (isStr(spec[key]) && spec[key] !== '' && !ns('uts').has) {
+      add('/' + key, `setting the ${key} needs a uts namespace (add {"type": "uts"} to /linux/namespaces)`);
     }
   }
 }

@@ -5,7 +5,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { ConfigError } from '../../src/errors';
 import { defaultSpec } from '../../src/spec/default';
-import { formatSchemaErrors, loadSpec, parseVolume, validateSpec } from '../../src/spec/validate';
+import {
+  formatSchemaErrors,
+  loadSpec,
+  parseVolume,
+  validateProcessFile,
+  validateResourcesFile,
+  validateSpec,
+} from '../../src/spec/validate';
 
 const EXAMPLES = '/work/shared/clients/examples';
 const CONFIGS = ['podman-config.json', 'podman-config-tty.json', 'containerd-config.json', 'containerd-config-tty.json'];
@@ -290,12 +297,7 @@ describe('semantic errors, one exact line each', () => {
     [
       'hostname without uts namespace',
       (s) => (s.linux.namespaces = s.linux.namespaces.filter((n: any) => n.type !== 'uts')),
-      'config.json: /hostname: setting the hostname needs a new uts namespace (add {"type": "uts"} to /linux/namespaces)',
-    ],
-    [
-      'hostname with a joined uts namespace',
-      (s) => (s.linux.namespaces[3] = { type: 'uts', path: '/proc/1/ns/uts' }),
-      'config.json: /hostname: setting the hostname needs a new uts namespace (add {"type": "uts"} to /linux/namespaces)',
+      'config.json: /hostname: setting the hostname needs a uts namespace (add {"type": "uts"} to /linux/namespaces)',
     ],
     [
       'net sysctl without network namespace',
@@ -522,5 +524,38 @@ describe('loadSpec', () => {
     spec.process.args = 'sh';
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
     assert.throws(() => loadSpec(dir), { message: 'config.json: /process/args: must be array' });
+  });
+});
+
+describe('exec --process and update --resources files', () => {
+  for (const name of ['podman-exec-process.json', 'containerd-exec-process.json']) {
+    test(`${name} passes`, () => {
+      const proc = readExample(name);
+      assert.equal(validateProcessFile(proc, name), proc);
+    });
+  }
+
+  test('process file problems are named after the file, with pointers from its root', () => {
+    const proc = readExample('podman-exec-process.json');
+    proc.cwd = 'tmp';
+    proc.args = [];
+    proc.user.uid = 'root';
+    assert.throws(() => validateProcessFile(proc, '/run/p.json'), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems, [
+        '/run/p.json: /user/uid: must be integer',
+        '/run/p.json: /args: must not be empty',
+        '/run/p.json: /cwd: cwd "tmp" must be an absolute path',
+      ]);
+      return true;
+    });
+  });
+
+  test('resources file', () => {
+    const res = readExample('podman-update-resources.json');
+    assert.equal(validateResourcesFile(res, 'r.json'), res);
+    assert.throws(() => validateResourcesFile({ memory: { limit: '64m' }, pids: {} }, 'r.json'), {
+      message: 'r.json: /memory/limit: must be integer\nr.json: /pids/limit: missing required property "limit"',
+    });
   });
 });

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from '../context';
+import { trailingCommand } from '../argv';
 import { exit } from '../exit';
 
 interface Args extends GlobalArgs {
@@ -53,7 +54,7 @@ export const command: CommandModule<GlobalArgs, Args> = {
     exit.code = await exec(contextFrom(a), {
       id: a['container-id'],
       processFile: a.process,
-      args: a.command?.map(String),
+      args: trailingCommand(a),
       env: a.env?.map(String),
       cwd: a.cwd,
       user: a.user,

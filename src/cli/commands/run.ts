@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { contextFrom } from '../context';
+import { trailingCommand } from '../argv';
 import { exit } from '../exit';
 import { createFlags, createOptions, type CreateArgs } from './create';
 
@@ -19,7 +20,7 @@ export const command: CommandModule<CreateArgs, Args> = {
       .example('$0 run -b ./bundles/busybox c1 -- echo hi', 'run another command') as Argv<Args>,
   handler: async (a) => {
     const { run } = await import('../../runtime/run');
-    const cmd = a.command?.length ? a.command.map(String) : undefined;
+    const cmd = trailingCommand(a);
     exit.code = await run(contextFrom(a), {
       ...createOptions(a),
       detach: a.detach,

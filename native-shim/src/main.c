@@ -1,0 +1,708 @@
+/*
+ * main.c - tsrun-shim, the stage-1 helper of tsrun.
+ *
+ *   tsrun-shim create <ctl-fd>     create the container init (see protocol.h)
+ *   tsrun-shim exec <ctl-fd>       start a process inside a running container
+ *
+ * P is the shim process started by tsrun; C is the process it clones (the
+ * container init, or the exec'd process).  P joins cgroups and namespaces,
+ * creates C, maps its ids and reports its pid; C sets up everything else and
+ * reports READY or ERROR itself on the control fd.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "protocol.h"
+#include "security.h"
+#include "shim.h"
+#include "tlv.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+extern char **environ;
+
+/* ---- re-exec from a sealed memfd (runc CVE-2019-5736) ---- */
+
+static int
+ensure_cloned_binary (char **argv, struct shim_error *err)
+{
+  int exe = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (exe < 0)
+    return shim_fail_errno (err, "re-exec", "/proc/self/exe");
+  if (fcntl (exe, F_GET_SEALS) == SEALS)
+    {
+      close (exe);
+      return 0;
+    }
+  /* a container process can open /proc/<our pid>/exe; if that were the host
+     binary it could overwrite it.  Run from a sealed, anonymous copy. */
+  int mfd = memfd_create ("tsrun-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0)
+    return shim_fail (err, errno, "re-exec", NULL, "memfd_create: %s", strerror (errno));
+  struct stat st;
+  if (fstat (exe, &st) < 0)
+    return shim_fail_errno (err, "re-exec", "/proc/self/exe");
+  off_t left = st.st_size;
+  while (left > 0)
+    {
+      ssize_t n = sendfile (mfd, exe, NULL, (size_t) left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return shim_fail (err, n < 0 ? errno : EIO, "re-exec", "/proc/self/exe", "copy the shim binary: %s",
+                          strerror (n < 0 ? errno : EIO));
+      left -= n;
+    }
+  close (exe);
+  if (fcntl (mfd, F_ADD_SEALS, SEALS) < 0)
+    return shim_fail (err, errno, "re-exec", NULL, "seal the shim copy: %s", strerror (errno));
+  syscall (SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+  return shim_fail (err, errno, "re-exec", NULL, "execveat the shim copy: %s", strerror (errno));
+}
+
+/* ---- helpers ---- */
+
+static void
+ignore_signals (void)
+{
+  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2,
+                              SIGPIPE, SIGWINCH };
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    signal (sigs[i], SIG_IGN);
+}
+
+static int
+exit_code (int status)
+{
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return 1;
+}
+
+static int
+wait_exit_code (pid_t pid)
+{
+  int status;
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return 1;
+  return exit_code (status);
+}
+
+static ssize_t
+read_retry (int fd, void *buf, size_t n)
+{
+  ssize_t r;
+  do
+    r = read (fd, buf, n);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
+static void
+write_byte (int fd, char b)
+{
+  if (fd >= 0)
+    while (write (fd, &b, 1) < 0 && errno == EINTR)
+      ;
+}
+
+static int
+join_cgroups (struct plan *p, struct shim_error *err)
+{
+  char pid[24];
+  int n = snprintf (pid, sizeof pid, "%d", getpid ());
+  for (size_t i = 0; i < p->cgroup_procs.n; i++)
+    {
+      int ret = write_file (p->cgroup_procs.v[i], pid, (size_t) n, err);
+      if (ret < 0)
+        return shim_fail (err, err->errnum, "cgroup", p->cgroup_procs.v[i], "join cgroup \"%s\": %s",
+                          p->cgroup_procs.v[i], strerror (err->errnum));
+    }
+  return 0;
+}
+
+/* C: report an error to TS and to P, then exit */
+static __attribute__ ((noreturn)) void
+child_fail (struct ctx *c, const struct shim_error *err)
+{
+  send_error (c, err);
+  write_byte (c->st_wr, '1');
+  _exit (1);
+}
+
+/* C: wait for P's go (P has mapped our ids); P sends our host pid */
+static pid_t
+child_wait_go (struct ctx *c)
+{
+  pid_t hostpid;
+  close (c->go_wr);
+  close (c->st_rd);
+  if (read_retry (c->go_rd, &hostpid, sizeof hostpid) != (ssize_t) sizeof hostpid)
+    _exit (1); /* P failed and reported it */
+  close (c->go_rd);
+  return hostpid;
+}
+
+static int
+join_session_keyring (struct plan *p, struct shim_error *err)
+{
+  if (p->flags & PLAN_FLAG_NO_NEW_KEYRING)
+    return 0;
+  if (syscall (SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+    return shim_fail (err, errno, "keyctl", NULL, "join session keyring: %s", strerror (errno));
+  return 0;
+}
+
+static int
+early_attrs (struct plan *p, struct shim_error *err)
+{
+  int ret;
+  if (p->has_personality)
+    {
+      ret = apply_personality (p->personality, err);
+      if (ret < 0)
+        return ret;
+    }
+  ret = apply_scheduler (p->scheduler.val, p->scheduler.len, err);
+  if (ret < 0)
+    return ret;
+  return apply_ioprio (p->ioprio.val, p->ioprio.len, err);
+}
+
+/* C, common tail (after pivot_root / chroot): security attributes, user,
+ * cwd, executable lookup, fds.  Order from security.h. */
+static int
+finish_process (struct ctx *c, char **resolved, struct shim_error *err)
+{
+  struct plan *p = c->plan;
+  int ret;
+  if (p->apparmor)
+    {
+      ret = apply_apparmor (p->apparmor, err);
+      if (ret < 0)
+        return ret;
+    }
+  if (p->selinux_label)
+    {
+      ret = apply_selinux_label (p->selinux_label, err);
+      if (ret < 0)
+        return ret;
+    }
+  /* rlimits before the user switch: raising a hard limit needs privileges */
+  ret = process_rlimits (p, err);
+  if (ret < 0)
+    return ret;
+  if (p->flags & PLAN_FLAG_NO_NEW_PRIVS)
+    {
+      ret = apply_no_new_privs (err);
+      if (ret < 0)
+        return ret;
+    }
+  else
+    {
+      /* without no_new_privs loading a filter needs CAP_SYS_ADMIN: now */
+      ret = seccomp_filter_load (c->seccomp, err);
+      if (ret < 0)
+        return ret;
+    }
+  ret = caps_drop_bounding (p->caps.val, p->caps.len, err);
+  if (ret < 0)
+    return ret;
+  ret = process_fix_stdio (c, err);
+  if (ret < 0)
+    return ret;
+  ret = process_switch_user (c, err);
+  if (ret < 0)
+    return ret;
+  ret = caps_apply (p->caps.val, p->caps.len, err);
+  if (ret < 0)
+    return ret;
+  umask (p->has_umask ? p->umask : c->saved_umask);
+  ret = process_chdir (c, err);
+  if (ret < 0)
+    return ret;
+  /* after the user switch, so the permission check is the process's own */
+  ret = process_lookup (p, resolved, err);
+  if (ret < 0)
+    return ret;
+  return process_close_fds (c, err);
+}
+
+static __attribute__ ((noreturn)) void
+do_exec (struct ctx *c, const char *resolved)
+{
+  struct shim_error err;
+  struct plan *p = c->plan;
+  if (p->flags & PLAN_FLAG_NO_NEW_PRIVS)
+    {
+      /* as late as possible: the filter then need not allow the shim's own
+         syscalls (except execve) */
+      if (seccomp_filter_load (c->seccomp, &err) < 0)
+        {
+          dprintf (2, "tsrun: %s\n", err.msg);
+          _exit (127);
+        }
+    }
+  execve (resolved, p->args.v, p->env.v);
+  dprintf (2, "tsrun: exec \"%s\": %s\n", p->args.v[0], strerror (errno));
+  _exit (127);
+}
+
+/* ---- create: C ---- */
+
+static int
+open_exec_fifo_for_write (struct ctx *c, int extra_flags)
+{
+  char buf[32];
+  int fd = open (procfd (c->fifo_fd, buf), O_WRONLY | O_CLOEXEC | extra_flags);
+  if (fd < 0 && errno != ENXIO && c->fifo_dirfd >= 0)
+    {
+      const char *base = strrchr (c->plan->exec_fifo, '/');
+      fd = openat (c->fifo_dirfd, base ? base + 1 : c->plan->exec_fifo, O_WRONLY | O_CLOEXEC | extra_flags);
+    }
+  return fd;
+}
+
+static int
+create_child_setup (struct ctx *c, pid_t hostpid, char **resolved, struct shim_error *err)
+{
+  struct plan *p = c->plan;
+  int ret;
+
+  /* a. device nodes and directories get exactly the modes asked for; the
+     process's umask is set in finish_process */
+  umask (0);
+  if (setsid () < 0)
+    return shim_fail (err, errno, "setsid", NULL, "setsid: %s", strerror (errno));
+  ret = join_session_keyring (p, err);
+  if (ret < 0)
+    return ret;
+  ret = early_attrs (p, err);
+  if (ret < 0)
+    return ret;
+  /* b-e: mounts and devices, all under the rootfs on the host side */
+  ret = rootfs_prepare (c, err);
+  if (ret < 0)
+    return ret;
+  /* f. TS runs prestart/createRuntime hooks now: namespaces exist, the
+     rootfs is mounted but not yet pivoted */
+  if (p->flags & PLAN_FLAG_SYNC_HOOKS)
+    {
+      uint16_t msg;
+      uint8_t *payload = NULL;
+      uint32_t len;
+      ret = send_pid_msg (c, MSG_HOOKS, hostpid, err);
+      if (ret < 0)
+        return ret;
+      ret = frame_read (c->ctl, &msg, &payload, &len, err);
+      free (payload);
+      if (ret <= 0 || msg != MSG_CONTINUE)
+        {
+          write_byte (c->st_wr, '1'); /* quietly: TS aborted */
+          _exit (1);
+        }
+    }
+  /* g. createContainer hooks: in the container namespaces, before
+     pivot_root so that the hook path is a host path */
+  ret = hooks_run (p, HOOK_KIND_CREATE_CONTAINER, err);
+  if (ret < 0)
+    return ret;
+  /* libseccomp may need files of the host: build the filter before pivot */
+  ret = seccomp_prepare (p->seccomp.val, p->seccomp.len, &c->seccomp, err);
+  if (ret < 0)
+    return ret;
+  /* h. */
+  ret = rootfs_pivot (c, err);
+  if (ret < 0)
+    return ret;
+  /* i. before /dev may become read-only */
+  if (p->flags & PLAN_FLAG_TERMINAL)
+    {
+      ret = terminal_setup (c, true, err);
+      if (ret < 0)
+        return ret;
+    }
+  /* j. sysctls before the read-only paths (/proc/sys usually is one) */
+  ret = process_hostname_sysctl (c, err);
+  if (ret < 0)
+    return ret;
+  ret = rootfs_finalize (c, err);
+  if (ret < 0)
+    return ret;
+  /* k-n. */
+  ret = finish_process (c, resolved, err);
+  if (ret < 0)
+    return ret;
+  /* o. the fifo must be openable by the process user (TS makes it 0622):
+     check now, while errors can still be reported */
+  if (c->fifo_fd >= 0)
+    {
+      int fd = open_exec_fifo_for_write (c, O_NONBLOCK);
+      if (fd < 0 && errno != ENXIO)
+        return shim_fail (err, errno, "exec fifo", p->exec_fifo, "open exec fifo \"%s\": %s", p->exec_fifo,
+                          strerror (errno));
+      if (fd >= 0)
+        close (fd);
+    }
+  return 0;
+}
+
+static __attribute__ ((noreturn)) void
+create_child (struct ctx *c)
+{
+  struct shim_error err;
+  struct plan *p = c->plan;
+  char *resolved = NULL;
+
+  pid_t hostpid = child_wait_go (c);
+  if (create_child_setup (c, hostpid, &resolved, &err) < 0)
+    child_fail (c, &err);
+
+  if (send_pid_msg (c, MSG_READY, hostpid, &err) < 0)
+    child_fail (c, &err);
+  write_byte (c->st_wr, '0');
+  close (c->st_wr);
+  close (c->ctl);
+  c->ctl = -1;
+
+  if (c->fifo_fd >= 0)
+    {
+      /* blocks until `tsrun start` opens the fifo for reading */
+      int fd = open_exec_fifo_for_write (c, 0);
+      if (fd < 0 || write (fd, "0", 1) != 1)
+        {
+          dprintf (2, "tsrun: exec fifo \"%s\": %s\n", p->exec_fifo, strerror (errno));
+          _exit (1);
+        }
+      close (fd);
+      close (c->fifo_fd);
+      if (c->fifo_dirfd >= 0)
+        close (c->fifo_dirfd);
+    }
+  /* p. */
+  if (hooks_run (p, HOOK_KIND_START_CONTAINER, &err) < 0)
+    {
+      dprintf (2, "tsrun: %s\n", err.msg);
+      _exit (1);
+    }
+  do_exec (c, resolved);
+}
+
+/* ---- create: P ---- */
+
+static int
+p_fail (struct ctx *c, pid_t child, const struct shim_error *err)
+{
+  if (child > 0)
+    {
+      kill (child, SIGKILL);
+      waitpid (child, NULL, 0);
+    }
+  send_error (c, err);
+  return 1;
+}
+
+/* P after the clone: wait for C's READY/ERROR.  Returns the status byte, or
+ * 0 when C died without reporting (P then reports for it). */
+static char
+p_wait_ready (struct ctx *c, pid_t pid)
+{
+  char b = 0;
+  struct shim_error err;
+  if (read_retry (c->st_rd, &b, 1) != 1)
+    {
+      int status = 0;
+      waitpid (pid, &status, 0);
+      if (WIFSIGNALED (status))
+        shim_fail (&err, 0, "init", NULL, "container process %d was killed by signal %d before it was ready", pid,
+                   WTERMSIG (status));
+      else
+        shim_fail (&err, 0, "init", NULL, "container process %d exited with status %d before it was ready", pid,
+                   exit_code (status));
+      send_error (c, &err);
+      return 0;
+    }
+  return b;
+}
+
+static int
+create_main (struct ctx *c)
+{
+  struct shim_error err;
+  struct plan *p = c->plan;
+  int ret;
+
+  if (p->rootfs == NULL)
+    return p_fail (c, 0, (shim_fail (&err, EINVAL, "plan", NULL, "plan: no rootfs"), &err));
+  ret = ns_open_joins (c, &err);
+  if (ret < 0)
+    return p_fail (c, 0, &err);
+  if (p->exec_fifo)
+    {
+      char dir[4096];
+      c->fifo_fd = open (p->exec_fifo, O_PATH | O_CLOEXEC);
+      if (c->fifo_fd < 0)
+        return p_fail (c, 0, (shim_fail_errno (&err, "exec fifo", p->exec_fifo), &err));
+      snprintf (dir, sizeof dir, "%s", p->exec_fifo);
+      c->fifo_dirfd = open (dirname (dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+  /* join the cgroups first: C is then born inside them */
+  ret = join_cgroups (p, &err);
+  if (ret < 0)
+    return p_fail (c, 0, &err);
+  c->host_cgroups = read_file ("/proc/self/cgroup", NULL);
+  ret = ns_join_parent (c, &err);
+  if (ret < 0)
+    return p_fail (c, 0, &err);
+  ret = ns_time_offsets (c, &err);
+  if (ret < 0)
+    return p_fail (c, 0, &err);
+
+  unsigned long flags = p->ns_new & ~(uint64_t) CLONE_NEWTIME;
+  c->new_userns = flags & CLONE_NEWUSER;
+  c->in_userns |= c->new_userns;
+  c->has_mntns |= (flags & CLONE_NEWNS) != 0;
+  c->has_cgroupns |= (flags & CLONE_NEWCGROUP) != 0;
+
+  int go[2], st[2];
+  if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (st, O_CLOEXEC) < 0)
+    return p_fail (c, 0, (shim_fail (&err, errno, "pipe", NULL, "pipe: %s", strerror (errno)), &err));
+  c->go_rd = go[0], c->go_wr = go[1], c->st_rd = st[0], c->st_wr = st[1];
+
+  pid_t pid = ns_clone (flags);
+  if (pid < 0)
+    return p_fail (c, 0, (shim_fail (&err, errno, "clone", NULL, "clone: %s", strerror (errno)), &err));
+  if (pid == 0)
+    create_child (c);
+
+  /* P */
+  close (c->go_rd);
+  close (c->st_wr);
+  if (c->fifo_fd >= 0)
+    close (c->fifo_fd);
+  if (c->fifo_dirfd >= 0)
+    close (c->fifo_dirfd);
+  if (c->mntns_fd >= 0)
+    close (c->mntns_fd);
+  if (p->console_socket >= 0)
+    close (p->console_socket);
+  if (p->flags & PLAN_FLAG_KEEP_PARENT)
+    ignore_signals (); /* after the clone: C must not inherit SIG_IGN */
+  else
+    signal (SIGPIPE, SIG_IGN);
+
+  ret = send_pid_msg (c, MSG_PID, pid, &err);
+  if (ret < 0)
+    return p_fail (c, pid, &err);
+  if (c->new_userns)
+    {
+      ret = ns_write_idmaps (c, pid, &err);
+      if (ret < 0)
+        return p_fail (c, pid, &err);
+    }
+  if (p->has_oom_score_adj)
+    {
+      char path[64], val[24];
+      snprintf (path, sizeof path, "/proc/%d/oom_score_adj", pid);
+      int n = snprintf (val, sizeof val, "%lld", (long long) p->oom_score_adj);
+      ret = write_file (path, val, (size_t) n, &err);
+      if (ret < 0)
+        return p_fail (c, pid, &err);
+    }
+  if (write (c->go_wr, &pid, sizeof pid) != (ssize_t) sizeof pid)
+    return p_fail (c, pid, (shim_fail (&err, errno, "sync", NULL, "release the container process: %s",
+                                       strerror (errno)), &err));
+  close (c->go_wr);
+
+  char b = p_wait_ready (c, pid);
+  close (c->ctl);
+  c->ctl = -1;
+  if (b != '0')
+    return 1;
+  if (!(p->flags & PLAN_FLAG_KEEP_PARENT))
+    return 0;
+  return wait_exit_code (pid);
+}
+
+/* ---- exec ---- */
+
+static __attribute__ ((noreturn)) void
+exec_child (struct ctx *c)
+{
+  struct shim_error err;
+  struct plan *p = c->plan;
+  char *resolved = NULL;
+  int ret;
+
+  pid_t hostpid = child_wait_go (c);
+  /* setns(mnt) in P set our root to the namespace's root mount; the
+     container may have pivoted or chrooted elsewhere: use its real root */
+  if (fchdir (c->proc_root_fd) < 0 || chroot (".") < 0 || chdir ("/") < 0)
+    child_fail (c, (shim_fail (&err, errno, "chroot", "/", "enter the container root: %s", strerror (errno)), &err));
+  close (c->proc_root_fd);
+  if ((p->flags & PLAN_FLAG_TERMINAL) && setsid () < 0)
+    child_fail (c, (shim_fail (&err, errno, "setsid", NULL, "setsid: %s", strerror (errno)), &err));
+  if ((ret = join_session_keyring (p, &err)) < 0 || (ret = early_attrs (p, &err)) < 0
+      || (ret = process_cpu_affinity (p, &err)) < 0)
+    child_fail (c, &err);
+  if ((p->flags & PLAN_FLAG_TERMINAL) && terminal_setup (c, false, &err) < 0)
+    child_fail (c, &err);
+  if (seccomp_prepare (p->seccomp.val, p->seccomp.len, &c->seccomp, &err) < 0)
+    child_fail (c, &err);
+  if (finish_process (c, &resolved, &err) < 0)
+    child_fail (c, &err);
+  if (send_pid_msg (c, MSG_READY, hostpid, &err) < 0)
+    child_fail (c, &err);
+  write_byte (c->st_wr, '0');
+  close (c->st_wr);
+  close (c->ctl);
+  do_exec (c, resolved);
+}
+
+static int
+exec_main (struct ctx *c)
+{
+  struct shim_error err;
+  struct plan *p = c->plan;
+  int ret;
+
+  if (p->join_pid <= 0)
+    return p_fail (c, 0, (shim_fail (&err, EINVAL, "plan", NULL, "plan: exec without a container pid"), &err));
+  ret = join_cgroups (p, &err);
+  if (ret < 0)
+    return p_fail (c, 0, &err);
+  ret = ns_open_exec (c, p->join_pid, &err);
+  if (ret < 0)
+    return p_fail (c, 0, &err);
+  /* opened now: after joining a user namespace we may not create it */
+  if (p->pid_file)
+    {
+      c->pidfile_fd = open (p->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (c->pidfile_fd < 0)
+        return p_fail (c, 0, (shim_fail_errno (&err, "pid file", p->pid_file), &err));
+    }
+  ret = ns_join_parent (c, &err);
+  if (ret < 0)
+    return p_fail (c, 0, &err);
+
+  int go[2], st[2];
+  if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (st, O_CLOEXEC) < 0)
+    return p_fail (c, 0, (shim_fail (&err, errno, "pipe", NULL, "pipe: %s", strerror (errno)), &err));
+  c->go_rd = go[0], c->go_wr = go[1], c->st_rd = st[0], c->st_wr = st[1];
+
+  /* fork after setns(pid): only children enter the pid namespace */
+  pid_t pid = fork ();
+  if (pid < 0)
+    return p_fail (c, 0, (shim_fail (&err, errno, "fork", NULL, "fork: %s", strerror (errno)), &err));
+  if (pid == 0)
+    exec_child (c);
+
+  close (c->go_rd);
+  close (c->st_wr);
+  close (c->proc_root_fd);
+  if (p->console_socket >= 0)
+    close (p->console_socket);
+  if (!(p->flags & PLAN_FLAG_DETACH))
+    ignore_signals ();
+  else
+    signal (SIGPIPE, SIG_IGN);
+  ret = send_pid_msg (c, MSG_PID, pid, &err);
+  if (ret < 0)
+    return p_fail (c, pid, &err);
+  if (write (c->go_wr, &pid, sizeof pid) != (ssize_t) sizeof pid)
+    return p_fail (c, pid, (shim_fail (&err, errno, "sync", NULL, "release the process: %s", strerror (errno)), &err));
+  close (c->go_wr);
+
+  char b = p_wait_ready (c, pid);
+  if (b == '0' && c->pidfile_fd >= 0)
+    {
+      char val[24];
+      int n = snprintf (val, sizeof val, "%d", pid);
+      if (write (c->pidfile_fd, val, (size_t) n) != n)
+        {
+          shim_fail_errno (&err, "pid file", p->pid_file);
+          send_error (c, &err);
+        }
+      close (c->pidfile_fd);
+    }
+  close (c->ctl);
+  c->ctl = -1;
+  if (b != '0')
+    return 1;
+  if (p->flags & PLAN_FLAG_DETACH)
+    return 0;
+  return wait_exit_code (pid);
+}
+
+/* ---- main ---- */
+
+int
+main (int argc, char **argv)
+{
+  struct shim_error err;
+  struct ctx c;
+  struct plan plan;
+
+  memset (&c, 0, sizeof c);
+  c.ctl = c.mntns_fd = c.fifo_fd = c.fifo_dirfd = c.proc_root_fd = c.pidfile_fd = -1;
+  c.go_rd = c.go_wr = c.st_rd = c.st_wr = -1;
+  c.plan = &plan;
+
+  if (argc != 3 || (strcmp (argv[1], "create") != 0 && strcmp (argv[1], "exec") != 0))
+    {
+      dprintf (2, "usage: tsrun-shim create|exec <ctl-fd>\n");
+      return 2;
+    }
+  c.mode = strcmp (argv[1], "create") == 0 ? SHIM_MODE_CREATE : SHIM_MODE_EXEC;
+  char *end;
+  long fd = strtol (argv[2], &end, 10);
+  if (*end || fd < 0 || fd > 1 << 20 || fcntl ((int) fd, F_GETFD) < 0)
+    {
+      dprintf (2, "tsrun-shim: bad control fd \"%s\"\n", argv[2]);
+      return 2;
+    }
+  c.ctl = (int) fd;
+
+  if (ensure_cloned_binary (argv, &err) < 0)
+    {
+      send_error (&c, &err);
+      return 1;
+    }
+
+  uint16_t msg;
+  uint8_t *payload;
+  uint32_t len;
+  int ret = frame_read (c.ctl, &msg, &payload, &len, &err);
+  if (ret == 0)
+    return 1; /* TS went away */
+  if (ret < 0)
+    return p_fail (&c, 0, &err);
+  if (msg != MSG_PLAN)
+    return p_fail (&c, 0, (shim_fail (&err, EINVAL, "plan", NULL, "expected MSG_PLAN, got message %u", msg), &err));
+  if (plan_decode (&plan, payload, len, &err) < 0)
+    return p_fail (&c, 0, &err);
+  c.saved_umask = umask (0);
+  umask (c.saved_umask);
+
+  return c.mode == SHIM_MODE_CREATE ? create_main (&c) : exec_main (&c);
+}

@@ -1,0 +1,189 @@
+/* ns.c - namespaces: joining, creating (clone), id maps, time offsets. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "protocol.h"
+#include "shim.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* user first: joining it grants the capabilities needed to join the others
+   (runc's nsexec order); mnt last: it changes our root and cwd, and C needs
+   the host paths until then. */
+static const int join_order[] = { CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
+                                  CLONE_NEWCGROUP, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWNS };
+
+int
+ns_open_joins (struct ctx *c, struct shim_error *err)
+{
+  struct plan *p = c->plan;
+  for (size_t i = 0; i < p->n_ns_join; i++)
+    {
+      int fd = open (p->ns_join[i].path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        return shim_fail (err, errno, "setns", p->ns_join[i].path, "open namespace \"%s\": %s",
+                          p->ns_join[i].path, strerror (errno));
+      if (p->ns_join[i].type == CLONE_NEWNS)
+        {
+          /* the mount namespace is joined by C itself (step b) */
+          c->mntns_fd = fd;
+          c->has_mntns = true;
+          continue;
+        }
+      if (c->n_ns >= MAX_NS_JOIN)
+        return shim_fail (err, EINVAL, "setns", NULL, "setns: too many namespaces to join");
+      if (p->ns_join[i].type == CLONE_NEWUSER)
+        c->in_userns = true;
+      if (p->ns_join[i].type == CLONE_NEWCGROUP)
+        c->has_cgroupns = true;
+      c->ns_type[c->n_ns] = (int) p->ns_join[i].type;
+      c->ns_fd[c->n_ns++] = fd;
+    }
+  return 0;
+}
+
+int
+ns_join_parent (struct ctx *c, struct shim_error *err)
+{
+  for (size_t o = 0; o < sizeof join_order / sizeof join_order[0]; o++)
+    for (int i = 0; i < c->n_ns; i++)
+      {
+        if (c->ns_type[i] != join_order[o])
+          continue;
+        if (setns (c->ns_fd[i], c->ns_type[i]) < 0)
+          {
+            char path[64];
+            snprintf (path, sizeof path, "/proc/self/fd/%d", c->ns_fd[i]);
+            char target[512] = "";
+            ssize_t n = readlink (path, target, sizeof target - 1);
+            if (n > 0)
+              target[n] = '\0';
+            return shim_fail (err, errno, "setns", target, "setns %s: %s", target, strerror (errno));
+          }
+        close (c->ns_fd[i]);
+        c->ns_fd[i] = -1;
+      }
+  c->n_ns = 0;
+  return 0;
+}
+
+int
+ns_time_offsets (struct ctx *c, struct shim_error *err)
+{
+  struct plan *p = c->plan;
+  if (!(p->ns_new & CLONE_NEWTIME))
+    return 0;
+  /* a new time namespace only applies to children: P unshares it and C,
+     created next, is born inside; offsets must be written before that */
+  if (unshare (CLONE_NEWTIME) < 0)
+    return shim_fail (err, errno, "unshare", NULL, "unshare time namespace: %s", strerror (errno));
+  if (p->n_time_offsets == 0)
+    return 0;
+  char buf[1024];
+  size_t len = 0;
+  for (size_t i = 0; i < p->n_time_offsets; i++)
+    {
+      int n = snprintf (buf + len, sizeof buf - len, "%s %lld %llu\n", p->time_offsets[i].clock,
+                        (long long) p->time_offsets[i].secs, (unsigned long long) p->time_offsets[i].nsecs);
+      if (n < 0 || (size_t) n >= sizeof buf - len)
+        return shim_fail (err, EINVAL, "timens_offsets", NULL, "too many time offsets");
+      len += (size_t) n;
+    }
+  return write_file ("/proc/self/timens_offsets", buf, len, err);
+}
+
+pid_t
+ns_clone (unsigned long flags)
+{
+  /* fork semantics (no new stack), but with CLONE_NEW* flags, which fork()
+     cannot pass */
+  return (pid_t) syscall (SYS_clone, flags | SIGCHLD, 0, NULL, NULL, 0);
+}
+
+int
+ns_write_idmaps (struct ctx *c, pid_t pid, struct shim_error *err)
+{
+  struct plan *p = c->plan;
+  char path[64];
+  int ret;
+  /* setgroups must be "deny" before gid_map is written by an unprivileged
+     mapper; written first, as the kernel requires */
+  if (p->flags & PLAN_FLAG_SETGROUPS_DENY)
+    {
+      snprintf (path, sizeof path, "/proc/%d/setgroups", pid);
+      ret = write_file (path, "deny", 4, err);
+      if (ret < 0)
+        return ret;
+    }
+  if (p->gid_map)
+    {
+      snprintf (path, sizeof path, "/proc/%d/gid_map", pid);
+      ret = write_file (path, p->gid_map, strlen (p->gid_map), err);
+      if (ret < 0)
+        return ret;
+    }
+  if (p->uid_map)
+    {
+      snprintf (path, sizeof path, "/proc/%d/uid_map", pid);
+      ret = write_file (path, p->uid_map, strlen (p->uid_map), err);
+      if (ret < 0)
+        return ret;
+    }
+  return 0;
+}
+
+int
+ns_open_exec (struct ctx *c, pid_t target, struct shim_error *err)
+{
+  static const struct { const char *name; int type; } nss[] = {
+    { "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
+    { "net", CLONE_NEWNET },   { "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP },
+    { "time", CLONE_NEWTIME }, { "mnt", CLONE_NEWNS },
+  };
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/root", target);
+  c->proc_root_fd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (c->proc_root_fd < 0)
+    return shim_fail (err, errno, "exec", path, "open \"%s\": %s", path, strerror (errno));
+  for (size_t i = 0; i < sizeof nss / sizeof nss[0]; i++)
+    {
+      struct stat theirs, ours;
+      char self[64];
+      snprintf (path, sizeof path, "/proc/%d/ns/%s", target, nss[i].name);
+      snprintf (self, sizeof self, "/proc/self/ns/%s", nss[i].name);
+      int fd = open (path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT)
+        {
+          /* the process is gone, or the kernel lacks this namespace type */
+          if (kill (target, 0) < 0)
+            return shim_fail (err, ESRCH, "exec", path, "container process %d: %s", target, strerror (ESRCH));
+          continue;
+        }
+      if (fd < 0)
+        return shim_fail (err, errno, "setns", path, "open \"%s\": %s", path, strerror (errno));
+      if (fstat (fd, &theirs) == 0 && stat (self, &ours) == 0 && theirs.st_ino == ours.st_ino
+          && theirs.st_dev == ours.st_dev)
+        {
+          close (fd);
+          continue;
+        }
+      if (nss[i].type == CLONE_NEWUSER)
+        c->in_userns = true;
+      if (nss[i].type == CLONE_NEWNS)
+        c->has_mntns = true;
+      c->ns_type[c->n_ns] = nss[i].type;
+      c->ns_fd[c->n_ns++] = fd;
+    }
+  return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * shim.h - internal interfaces between the shim's source files.
+ */
+#ifndef TSRUN_SHIM_H
+#define TSRUN_SHIM_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "error.h"
+#include "plan.h"
+
+#define MAX_NS_JOIN 16
+
+struct seccomp_filter;
+
+/* Everything the parent (P) prepares for the container process (C). */
+struct ctx {
+  struct plan *plan;
+  int mode;                  /* SHIM_MODE_* */
+  int ctl;                   /* control fd; -1 once closed */
+  int go_rd, go_wr;          /* P -> C: one byte "go" once ids are mapped */
+  int st_rd, st_wr;          /* C -> P: '0' ready, '1' error; EOF = C gone */
+  int ns_fd[MAX_NS_JOIN];    /* opened PLAN_NS_JOIN paths (or /proc/PID/ns/X in exec) */
+  int ns_type[MAX_NS_JOIN];
+  int n_ns;
+  int mntns_fd;              /* the mount namespace C joins, -1: none */
+  int fifo_fd;               /* O_PATH fd of the exec fifo, -1: none */
+  int fifo_dirfd;            /* O_PATH dir of the exec fifo (fallback), -1: none */
+  int proc_root_fd;          /* exec mode: /proc/PID/root */
+  int pidfile_fd;            /* exec mode: pre-opened PLAN_PID_FILE */
+  char *host_cgroups;        /* P's /proc/self/cgroup (host view), for cgroup mounts */
+  bool new_userns;           /* C lives in a user namespace created for it */
+  bool in_userns;            /* C lives in any non-initial user namespace */
+  bool has_mntns;            /* C lives in a new or joined mount namespace */
+  bool has_cgroupns;
+  mode_t saved_umask;
+  struct seccomp_filter *seccomp;
+};
+
+/* util.c */
+int write_file (const char *path, const char *data, size_t len, struct shim_error *err);
+int write_file_at (int dirfd, const char *path, const char *data, size_t len, struct shim_error *err);
+char *read_file (const char *path, size_t *len_out);
+/* O_PATH fd of PATH (absolute, inside the root) resolved with RESOLVE_IN_ROOT:
+ * symlinks can never leave rootfd.  create: 0, RIR_MKDIR (mkdir -p), RIR_MKFILE
+ * (parents + empty file). */
+#define RIR_MKDIR 1
+#define RIR_MKFILE 2
+int resolve_in_root (int rootfd, const char *path, int create, struct shim_error *err);
+const char *procfd (int fd, char buf[32]);
+int send_error (struct ctx *c, const struct shim_error *err);
+int send_pid_msg (struct ctx *c, int msg, pid_t pid, struct shim_error *err);
+int fd_cloexec (int fd, bool on);
+
+/* ns.c */
+int ns_open_joins (struct ctx *c, struct shim_error *err);
+int ns_join_parent (struct ctx *c, struct shim_error *err);
+int ns_time_offsets (struct ctx *c, struct shim_error *err);
+pid_t ns_clone (unsigned long flags);
+int ns_write_idmaps (struct ctx *c, pid_t pid, struct shim_error *err);
+int ns_open_exec (struct ctx *c, pid_t target, struct shim_error *err);
+
+/* rootfs.c */
+int rootfs_prepare (struct ctx *c, struct shim_error *err);   /* b-e, before hooks */
+int rootfs_pivot (struct ctx *c, struct shim_error *err);     /* h */
+int rootfs_finalize (struct ctx *c, struct shim_error *err);  /* j: ro root, ro/masked paths */
+
+/* process.c */
+int process_hostname_sysctl (struct ctx *c, struct shim_error *err);
+int process_rlimits (struct plan *p, struct shim_error *err);
+int process_switch_user (struct ctx *c, struct shim_error *err);
+int process_chdir (struct ctx *c, struct shim_error *err);
+int process_lookup (struct plan *p, char **resolved, struct shim_error *err);
+int process_fix_stdio (struct ctx *c, struct shim_error *err);
+int process_close_fds (struct ctx *c, struct shim_error *err);
+int process_cpu_affinity (struct plan *p, struct shim_error *err);
+
+/* hooks.c */
+int hooks_run (struct plan *p, int kind, struct shim_error *err);
+
+/* terminal.c */
+int terminal_setup (struct ctx *c, bool console, struct shim_error *err);
+
+#endif

@@ -1,0 +1,163 @@
+// Low-level cgroupfs access: every read/write/mkdir/rmdir goes through here so
+// that the safety rules hold everywhere:
+//   - nothing under /sys/fs/cgroup/memory/process_api is ever touched (the
+//     session that runs us lives there);
+//   - no file of a hierarchy's ROOT cgroup is ever written.
+// Errors are SystemError(`cgroup: write "<file>": <reason>`).
+import * as fs from 'fs';
+import * as path from 'path';
+import { getSystemErrorMap } from 'util';
+import { SystemError, TsrunError } from '../errors';
+
+const PROTECTED = ['/sys/fs/cgroup/memory/process_api'];
+
+/** Test hook: sees every write (path, value) before it is made. */
+let writeHook: ((file: string, value: string) => void) | undefined;
+export function setWriteHook(h: ((file: string, value: string) => void) | undefined): void {
+  writeHook = h;
+}
+
+export function isProtected(p: string): boolean {
+  const r = path.resolve(p);
+  return PROTECTED.some((x) => r === x || r.startsWith(x + '/'));
+}
+
+function guard(p: string, what: string): void {
+  if (isProtected(p)) throw new TsrunError(`cgroup: refusing to ${what} "${p}": protected cgroup`);
+}
+
+/** Reason text for a Node fs error: "invalid argument (EINVAL)". */
+export function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.errno === 'number') {
+    const m = getSystemErrorMap().get(e.errno);
+    if (m) return `${m[1]} (${m[0]})`;
+  }
+  return e?.message ?? String(err);
+}
+
+export function errnoOf(err: unknown): number {
+  const n = (err as NodeJS.ErrnoException)?.errno;
+  return typeof n === 'number' ? -n : 0;
+}
+
+export function codeOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException)?.code;
+}
+
+const rootCache = new Map<string, boolean>();
+/**
+ * Whether dir is the root cgroup of its hierarchy.  v1 roots carry
+ * cgroup.sane_behavior/release_agent; v2 roots have cgroup.controllers but no
+ * cgroup.events (a core file of every non-root v2 cgroup).
+ */
+export function isRootCgroup(dir: string): boolean {
+  let r = rootCache.get(dir);
+  if (r === undefined) {
+    r =
+      fs.existsSync(path.join(dir, 'cgroup.sane_behavior')) ||
+      (fs.existsSync(path.join(dir, 'cgroup.controllers')) && !fs.existsSync(path.join(dir, 'cgroup.events')));
+    rootCache.set(dir, r);
+  }
+  return r;
+}
+
+export class CgroupWriteError extends SystemError {
+  constructor(
+    readonly file: string,
+    readonly err: unknown,
+    extra = '',
+  ) {
+    super(`cgroup: write "${file}": ${reason(err)}${extra}`, errnoOf(err), { cause: err });
+  }
+}
+
+/** Writes value to an existing cgroup file (O_WRONLY|O_TRUNC, never creates it). */
+export function writeFile(file: string, value: string, opts: { allowRoot?: boolean } = {}): void {
+  guard(file, 'write');
+  if (!opts.allowRoot && isRootCgroup(path.dirname(file))) {
+    throw new TsrunError(`cgroup: refusing to write "${file}": it belongs to a root cgroup`);
+  }
+  writeHook?.(file, value);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+  } catch (err) {
+    throw new CgroupWriteError(file, err);
+  }
+  try {
+    fs.writeSync(fd, value);
+  } catch (err) {
+    throw new CgroupWriteError(file, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads a cgroup file, trimmed; undefined if it does not exist. */
+export function readFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if (codeOf(err) === 'ENOENT' || codeOf(err) === 'ENOTDIR') return undefined;
+    throw new SystemError(`cgroup: read "${file}": ${reason(err)}`, errnoOf(err), { cause: err });
+  }
+}
+
+export function readNumber(file: string): number | undefined {
+  const s = readFile(file);
+  if (s === undefined || s === '') return undefined;
+  if (s === 'max') return Number.MAX_SAFE_INTEGER;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** "key value" lines (memory.stat, cpu.stat, cgroup.events) -> map. */
+export function readKeyValues(file: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const s = readFile(file);
+  if (!s) return out;
+  for (const line of s.split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined) out[k] = v === 'max' ? Number.MAX_SAFE_INTEGER : Number(v);
+  }
+  return out;
+}
+
+export function exists(p: string): boolean {
+  return fs.existsSync(p);
+}
+
+/** mkdir one level; returns true if created, false if it already existed. */
+export function mkdir(dir: string): boolean {
+  guard(dir, 'create');
+  try {
+    fs.mkdirSync(dir);
+    return true;
+  } catch (err) {
+    if (codeOf(err) === 'EEXIST') return false;
+    throw new SystemError(`cgroup: mkdir "${dir}": ${reason(err)}`, errnoOf(err), { cause: err });
+  }
+}
+
+export function rmdir(dir: string): void {
+  guard(dir, 'remove');
+  fs.rmdirSync(dir);
+}
+
+/** Synchronous sleep (the API is synchronous by design: it is called from the CLI). */
+export function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Subdirectories (child cgroups) of dir; [] if it does not exist. */
+export function childDirs(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => path.join(dir, e.name));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,45 @@
+// `tsrun run [flags] ID CMD...` and `tsrun exec [flags] ID CMD...`: as in
+// runc, flags end at the id, and what follows is the command with its own
+// flags (`sh -c ...`).  This inserts "--" after the id so yargs leaves them
+// alone.
+
+const GLOBAL_VALUE_FLAGS = ['--root', '--data-dir', '--log', '--log-format', '--rootless'];
+
+/** Flags that take a value, per verb (the rest are booleans). */
+export const VALUE_FLAGS: Record<string, readonly string[]> = {
+  run: ['-b', '--bundle', '--pid-file', '--console-socket', '--preserve-fds'],
+  exec: [
+    '-p', '--process', '-e', '--env', '--cwd', '-u', '--user', '-g', '--additional-gids', '-c', '--cap',
+    '--apparmor', '--process-label', '--console-socket', '--pid-file', '--preserve-fds', '--cgroup',
+  ],
+};
+
+export function splitCommand(argv: string[]): string[] {
+  const valueFlags = new Set(GLOBAL_VALUE_FLAGS);
+  let i = 0;
+  let verb: string | undefined;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return argv;
+    if (a.startsWith('-')) {
+      if (!a.includes('=') && valueFlags.has(a)) i++;
+      continue;
+    }
+    if (verb === undefined) {
+      verb = a;
+      if (!(verb in VALUE_FLAGS)) return argv;
+      for (const f of VALUE_FLAGS[verb]) valueFlags.add(f);
+      continue;
+    }
+    // the container id: everything after it is the command
+    if (i + 1 < argv.length) return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
+    return argv;
+  }
+  return argv;
+}
+
+/** The command after the id: yargs leaves what follows "--" in argv._ (after the verb). */
+export function trailingCommand(a: { _: (string | number)[]; command?: (string | number)[] }): string[] | undefined {
+  const cmd = [...(a.command ?? []), ...a._.slice(1)].map(String);
+  return cmd.length ? cmd : undefined;
+}

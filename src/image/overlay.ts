@@ -1,0 +1,276 @@
+// Per-container write layers, the overlay mount plan, volumes.
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConfigError } from '../errors';
+import type { LayerRef } from './store';
+
+export interface ContainerStorage {
+  upper: string;
+  work: string;
+  /** <dataDir>/containers/<id> */
+  root: string;
+}
+
+export interface OverlayPlan {
+  source: 'overlay';
+  type: 'overlay';
+  data: string;
+  /** when set, the mount must be made with this as the working directory (data has relative paths) */
+  chdir?: string;
+}
+
+export function containerRoot(dataDir: string, id: string): string {
+  if (!id || id.includes('/') || id === '.' || id === '..') throw new ConfigError([`bad container id "${id}"`]);
+  return path.join(path.resolve(dataDir), 'containers', id);
+}
+
+/** mkdir <dataDir>/containers/<id>/{upper,work,merged}. */
+export function createContainerStorage(dataDir: string, id: string): ContainerStorage {
+  const root = containerRoot(dataDir, id);
+  fs.mkdirSync(path.dirname(root), { recursive: true, mode: 0o700 });
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const upper = path.join(root, 'upper');
+  const work = path.join(root, 'work');
+  fs.mkdirSync(upper, { recursive: true, mode: 0o755 });
+  fs.mkdirSync(work, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(path.join(root, 'merged'), { recursive: true, mode: 0o755 });
+  return { upper, work, root };
+}
+
+/** The storage paths of an existing container (no mkdir). */
+export function containerStorage(dataDir: string, id: string): ContainerStorage {
+  const root = containerRoot(dataDir, id);
+  return { root, upper: path.join(root, 'upper'), work: path.join(root, 'work') };
+}
+
+// mount(2) data is one page; keep well below it.
+const MAX_DATA = 4000;
+const SPECIAL = /[:,\\]/;
+
+function shortLink(dataDir: string, dir: string): string {
+  const name = crypto.createHash('sha256').update(dir).digest('hex').slice(0, 20);
+  const l = path.join(dataDir, 'l', name);
+  try {
+    if (fs.readlinkSync(l) === dir) return `l/${name}`;
+  } catch {
+    /* missing */
+  }
+  fs.mkdirSync(path.join(dataDir, 'l'), { recursive: true, mode: 0o700 });
+  const t = `${l}.${process.pid}.tmp`;
+  fs.rmSync(t, { force: true });
+  fs.symlinkSync(dir, t);
+  fs.renameSync(t, l);
+  return `l/${name}`;
+}
+
+/**
+ * Overlay mount for the container root: lowerdir top-first.  When the
+ * absolute form is too long for one page (or a path holds ':' ',' '\'), the
+ * layers are named by short symlinks under <dataDir>/l/ (as podman does) and
+ * the data is relative to `chdir` = <dataDir>.
+ */
+export function overlayMountPlan(layers: LayerRef[], st: ContainerStorage): OverlayPlan {
+  if (!layers.length) throw new ConfigError(['tsrun.layers: no layers']);
+  const lowers = layers.map((l) => l.dir).reverse();
+  const abs = `lowerdir=${lowers.join(':')},upperdir=${st.upper},workdir=${st.work}`;
+  if (abs.length < MAX_DATA && ![...lowers, st.upper, st.work].some((p) => SPECIAL.test(p)))
+    return { source: 'overlay', type: 'overlay', data: abs };
+  const dataDir = path.dirname(path.dirname(st.root));
+  const rel = (p: string) => path.relative(dataDir, p);
+  const upper = rel(st.upper);
+  const work = rel(st.work);
+  if (SPECIAL.test(upper) || SPECIAL.test(work)) throw new ConfigError([`container id in "${st.root}" holds ':' ',' or '\\'`]);
+  const data = `lowerdir=${lowers.map((d) => shortLink(dataDir, d)).join(':')},upperdir=${upper},workdir=${work}`;
+  if (data.length >= MAX_DATA) throw new ConfigError([`tsrun.layers: too many layers (${layers.length}) for one overlay mount`]);
+  return { source: 'overlay', type: 'overlay', data, chdir: dataDir };
+}
+
+function mountsUnder(root: string): string[] {
+  let info: string;
+  try {
+    info = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return info
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m)
+    .map(unescape)
+    .filter((m) => m === root || m.startsWith(`${root}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Idempotent: unmount anything left under the container's storage (MNT_DETACH), then remove it. */
+export function removeContainerStorage(dataDir: string, id: string): void {
+  const root = containerRoot(dataDir, id);
+  const mounts = mountsUnder(root);
+  if (mounts.length) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const libc = require('../sys/libc') as typeof import('../sys/libc');
+    for (const m of mounts) {
+      try {
+        libc.umount2(m, libc.MNT_DETACH);
+      } catch {
+        /* already gone, or unmounted with its parent */
+      }
+    }
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+// ---- volumes ----------------------------------------------------------------
+
+export interface Volume {
+  source: string;
+  destination: string;
+  readonly: boolean;
+}
+
+/** "HOST:CONTAINER[:ro|rw]" -> Volume; a ConfigError naming the entry otherwise. */
+export function parseVolume(entry: string): Volume {
+  const bad = (why: string) => new ConfigError([`tsrun.volumes: "${entry}": ${why}`]);
+  const parts = entry.split(':');
+  if (parts.length < 2 || parts.length > 3) throw bad('expected HOST:CONTAINER[:ro]');
+  const [source, destination, opt] = parts;
+  if (!source) throw bad('empty host path');
+  if (!destination) throw bad('empty container path');
+  if (!path.isAbsolute(source)) throw bad('host path must be absolute');
+  if (!destination.startsWith('/')) throw bad('container path must be absolute');
+  if (destination.split('/').includes('..')) throw bad('container path must not contain ".."');
+  if (parts.length === 3 && opt !== 'ro' && opt !== 'rw') throw bad(`unknown option "${opt}"`);
+  return { source: path.normalize(source), destination: path.posix.normalize(destination), readonly: opt === 'ro' };
+}
+
+function isWhiteout(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+function lstat(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function opaque(p: string): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ops = require('../sys/fsops') as typeof import('../sys/fsops');
+  const v = ops.lgetxattr(p, 'trusted.overlay.opaque');
+  return !!v && v.toString() === 'y';
+}
+
+export interface MergedHit {
+  /** index into dirs (top first) of the layer that provides the entry */
+  layer: number;
+  st: fs.Stats;
+}
+
+/**
+ * Look a relative path (no symlinks followed) up in a stack of directories,
+ * top first, the way overlayfs does: whiteouts hide, opaque dirs stop the
+ * search below them.  `rel` must be clean ("a/b/c").
+ */
+export function lookupMerged(dirsTopFirst: string[], rel: string): MergedHit | null {
+  let cands = dirsTopFirst.map((_, i) => i);
+  const parts = rel ? rel.split('/') : [];
+  let prefix = '';
+  for (let k = 0; k < parts.length; k++) {
+    prefix = prefix ? `${prefix}/${parts[k]}` : parts[k];
+    let hit: MergedHit | null = null;
+    const next: number[] = [];
+    for (const i of cands) {
+      const st = lstat(path.join(dirsTopFirst[i], prefix));
+      if (!st) continue;
+      if (isWhiteout(st)) break;
+      if (!hit) hit = { layer: i, st };
+      if (!st.isDirectory() || !hit.st.isDirectory()) break;
+      next.push(i);
+      if (opaque(path.join(dirsTopFirst[i], prefix))) break;
+    }
+    if (!hit) return null;
+    if (k === parts.length - 1) return hit;
+    if (!hit.st.isDirectory()) return null;
+    cands = next;
+  }
+  return { layer: 0, st: fs.lstatSync(dirsTopFirst[0]) };
+}
+
+/** Resolve `dest` (absolute, in the container) against the merged view, following symlinks inside the root. */
+function resolveInRoot(dirsTopFirst: string[], dest: string, entry: string): string {
+  let todo = dest.split('/').filter((c) => c && c !== '.');
+  const done: string[] = [];
+  let hops = 0;
+  while (todo.length) {
+    const c = todo.shift()!;
+    if (c === '..') {
+      done.pop();
+      continue;
+    }
+    const rel = [...done, c].join('/');
+    const hit = lookupMerged(dirsTopFirst, rel);
+    if (hit?.st.isSymbolicLink()) {
+      if (++hops > 40) throw new ConfigError([`tsrun.volumes: "${entry}": too many symlinks in the container path`]);
+      const target = fs.readlinkSync(path.join(dirsTopFirst[hit.layer], rel));
+      if (target.startsWith('/')) done.length = 0;
+      todo = [...target.split('/').filter((x) => x && x !== '.'), ...todo];
+      continue;
+    }
+    done.push(c);
+  }
+  return done.join('/');
+}
+
+/**
+ * mkdir the host dirs; make each destination a directory in the container's
+ * root: in its write layer (upper) when no layer has it, never in an image
+ * layer.  Parent dirs that exist only in lower layers are created in upper
+ * with the same mode and owner, so the merged view does not change.
+ */
+export function prepareVolumes(volumes: Volume[], st: ContainerStorage, layers: LayerRef[]): void {
+  const stack = [st.upper, ...layers.map((l) => l.dir).reverse()];
+  for (const v of volumes) {
+    const entry = `${v.source}:${v.destination}`;
+    fs.mkdirSync(v.source, { recursive: true, mode: 0o755 });
+    if (!fs.statSync(v.source).isDirectory()) throw new ConfigError([`tsrun.volumes: "${entry}": host path is not a directory`]);
+    const rel = resolveInRoot(stack, v.destination, entry);
+    const parts = rel ? rel.split('/') : [];
+    // the first component the merged view lacks; everything above it exists
+    const hits: (MergedHit | null)[] = [];
+    let missing = parts.length;
+    for (let k = 0; k < parts.length; k++) {
+      const hit = lookupMerged(stack, parts.slice(0, k + 1).join('/'));
+      if (hit && !hit.st.isDirectory())
+        throw new ConfigError([`tsrun.volumes: "${entry}": "/${parts.slice(0, k + 1).join('/')}" exists in the image and is not a directory`]);
+      if (!hit) {
+        missing = k;
+        break;
+      }
+      hits.push(hit);
+    }
+    if (missing === parts.length) continue; // the destination exists: the bind mount goes on it
+    let cur = '';
+    for (let k = 0; k < parts.length; k++) {
+      cur = cur ? `${cur}/${parts[k]}` : parts[k];
+      const up = path.join(st.upper, cur);
+      const inUpper = lstat(up);
+      if (inUpper?.isDirectory()) continue;
+      if (inUpper && isWhiteout(inUpper)) fs.unlinkSync(up);
+      fs.mkdirSync(up, { mode: 0o755 });
+      const hit = k < missing ? hits[k] : null;
+      if (hit) {
+        // a dir only the image has: the same mode/owner/times in upper, so the merged view does not change
+        fs.chownSync(up, hit.st.uid, hit.st.gid);
+        fs.chmodSync(up, hit.st.mode & 0o7777);
+        fs.utimesSync(up, hit.st.atime, hit.st.mtime);
+      } else if (inUpper) {
+        // it was whited out: an opaque dir so the deleted lower content stays hidden
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require('../sys/fsops') as typeof import('../sys/fsops')).lsetxattr(up, 'trusted.overlay.opaque', Buffer.from('y'));
+      }
+    }
+  }
+}

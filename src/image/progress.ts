@@ -1,0 +1,63 @@
+// Progress of long unpacks and commits: bytes and layers on stderr when it is
+// a terminal (one line rewritten in place, at most 5 times a second), silent
+// otherwise.  A caller-supplied callback gets the same messages instead.
+
+function human(n: number): string {
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+export class Progress {
+  private readonly out: ((msg: string) => void) | undefined;
+  private readonly tty: boolean;
+  private label = '';
+  private total = 0;
+  private layerNo = 0;
+  private layers = 0;
+  private last = 0;
+  private shown = false;
+
+  constructor(cb?: (msg: string) => void) {
+    this.tty = !cb && !!process.stderr.isTTY;
+    this.out = cb ?? (this.tty ? (m) => process.stderr.write(`\r\x1b[K${m}`) : undefined);
+  }
+
+  layer(n: number, of: number): void {
+    this.layerNo = n;
+    this.layers = of;
+  }
+
+  start(label: string, total: number): void {
+    this.label = label;
+    this.total = total;
+    this.last = 0;
+  }
+
+  bytes(n: number, force = false): void {
+    if (!this.out) return;
+    const now = Date.now();
+    if (!force && now - this.last < 200) return;
+    if (!this.last && !force) {
+      this.last = now; // skip the very first tick: short operations print nothing
+      return;
+    }
+    this.last = now;
+    const of = this.total ? ` / ${human(this.total)}` : '';
+    const layer = this.layers > 1 ? `layer ${this.layerNo}/${this.layers} ` : '';
+    this.out(`${layer}${this.label}: ${human(n)}${of}`);
+    this.shown = true;
+  }
+
+  done(): void {
+    /* per-layer end: nothing to print */
+  }
+
+  finish(): void {
+    if (this.tty && this.shown) process.stderr.write('\r\x1b[K');
+  }
+}

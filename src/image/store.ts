@@ -1,0 +1,326 @@
+// The layer store under a data dir:
+//   <dataDir>/layers/sha256/<hex>/   unpacked layers; hex = sha256 of the
+//                                    uncompressed tar (the OCI diff_id)
+//   <dataDir>/tmp/<pid>-<rand>/      unpacks in progress (renamed into place)
+//   <dataDir>/index/<sha256(key)>    digest of a tar file by (path, size, mtime, inode)
+//   <dataDir>/l/<short>              short symlinks to layers (long overlay options)
+//   <dataDir>/containers/<id>/       per-container upper/work/merged
+//   <dataDir>/store.lock             flock: shared while ensuring, exclusive to prune
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import type { Readable } from 'stream';
+import { LayerError, LayerExtractor } from './unpack';
+import { TarFormatError, TarReader } from './tarformat';
+import { openArchive, resolveImage, type ImageSource } from './source';
+import { Progress } from './progress';
+
+export interface LayerRef {
+  digest: string;
+  dir: string;
+}
+
+export function layersDir(dataDir: string): string {
+  return path.join(dataDir, 'layers', 'sha256');
+}
+
+export function layerPath(dataDir: string, digest: string): string {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  if (!m) throw new LayerError(`bad layer digest "${digest}"`);
+  return path.join(layersDir(dataDir), m[1]);
+}
+
+function mkdirs(dataDir: string): void {
+  for (const d of ['layers/sha256', 'tmp', 'index', 'containers', 'l']) fs.mkdirSync(path.join(dataDir, d), { recursive: true, mode: 0o700 });
+}
+
+/** flock on <dataDir>/store.lock; returns the release function. */
+export function lockStore(dataDir: string, mode: 'shared' | 'exclusive'): () => void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const libc = require('../sys/libc') as typeof import('../sys/libc');
+  const file = path.join(dataDir, 'store.lock');
+  const fd = fs.openSync(file, 'a', 0o600);
+  try {
+    libc.flock(fd, mode === 'shared' ? libc.LOCK_SH : libc.LOCK_EX, file);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fs.closeSync(fd); // closing the fd drops the lock
+  };
+}
+
+// ---- one layer: stream -> (gunzip) -> hash + extract ------------------------
+
+function gzipMagic(first: Buffer): boolean {
+  return first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+}
+
+interface UnpackResult {
+  diffId: string;
+  blobDigest: string;
+}
+
+/**
+ * Unpack a (possibly gzip-compressed) layer tar stream into `dest` (a new,
+ * empty dir).  Returns the sha256 of the uncompressed stream and of the raw
+ * bytes.  One pass: each chunk is hashed and extracted as it arrives.
+ */
+export function unpackStream(input: Readable, dest: string, label: string, progress?: Progress): Promise<UnpackResult> {
+  return new Promise((resolve, reject) => {
+    const rawHash = crypto.createHash('sha256');
+    const tarHash = crypto.createHash('sha256');
+    const ex = new LayerExtractor(dest, label);
+    const reader = new TarReader((e) => ex.onEntry(e));
+    let gunzip: zlib.Gunzip | undefined;
+    let decided = false;
+    let failed = false;
+    let rawBytes = 0;
+
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      input.destroy();
+      gunzip?.destroy();
+      if (err instanceof TarFormatError) err = new LayerError(`layer "${label}": ${err.message}`);
+      else if (err instanceof Error && !(err instanceof LayerError) && (err as NodeJS.ErrnoException).code)
+        err = new LayerError(`layer "${label}": ${err.message}`, { cause: err });
+      reject(err);
+    };
+    const feed = (chunk: Buffer) => {
+      if (failed) return;
+      try {
+        tarHash.update(chunk);
+        reader.write(chunk);
+      } catch (e) {
+        fail(e);
+      }
+    };
+    const finish = () => {
+      if (failed) return;
+      try {
+        reader.end();
+        ex.finish();
+        progress?.done();
+        resolve({ diffId: `sha256:${tarHash.digest('hex')}`, blobDigest: `sha256:${rawHash.digest('hex')}` });
+      } catch (e) {
+        fail(e);
+      }
+    };
+
+    input.on('error', fail);
+    input.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      rawHash.update(chunk);
+      rawBytes += chunk.length;
+      progress?.bytes(rawBytes);
+      if (!decided) {
+        decided = true;
+        if (gzipMagic(chunk)) {
+          gunzip = zlib.createGunzip({ chunkSize: 1 << 18 });
+          gunzip.on('data', feed);
+          gunzip.on('error', (e) => fail(new LayerError(`layer "${label}": gzip: ${e.message}`)));
+          gunzip.on('end', finish);
+        }
+      }
+      if (gunzip) {
+        if (!gunzip.write(chunk)) {
+          input.pause();
+          gunzip.once('drain', () => input.resume());
+        }
+      } else feed(chunk);
+    });
+    input.on('end', () => {
+      if (failed) return;
+      if (gunzip) gunzip.end();
+      else finish();
+    });
+  });
+}
+
+// ---- the store --------------------------------------------------------------
+
+function tmpDir(dataDir: string): string {
+  const d = path.join(dataDir, 'tmp', `${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+  fs.mkdirSync(d, { mode: 0o755 });
+  return d;
+}
+
+/** rename(2) the unpacked tmp dir into place; losing a race to another unpack is fine. */
+function install(dataDir: string, tmp: string, digest: string): string {
+  const dest = layerPath(dataDir, digest);
+  try {
+    fs.renameSync(tmp, dest);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    fs.rmSync(tmp, { recursive: true, force: true }); // someone else won: theirs is identical
+  }
+  return dest;
+}
+
+function indexKey(file: string, st: fs.BigIntStats): string {
+  const key = `${path.resolve(file)}\0${st.size}\0${st.mtimeNs}\0${st.ino}\0${st.dev}`;
+  return crypto.createHash('sha256').update(key).digest('hex');
+}
+
+function cachedDigest(dataDir: string, key: string): string | undefined {
+  try {
+    const d = fs.readFileSync(path.join(dataDir, 'index', key), 'utf8').trim();
+    return /^sha256:[0-9a-f]{64}$/.test(d) ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeIndex(dataDir: string, key: string, digest: string): void {
+  const f = path.join(dataDir, 'index', key);
+  const t = `${f}.${process.pid}.tmp`;
+  fs.writeFileSync(t, `${digest}\n`);
+  fs.renameSync(t, f);
+}
+
+async function withTmp<T>(dataDir: string, fn: (tmp: string) => Promise<T>): Promise<T> {
+  const tmp = tmpDir(dataDir);
+  try {
+    return await fn(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function ensureTar(dataDir: string, file: string, progress: Progress): Promise<LayerRef> {
+  let st: fs.BigIntStats;
+  try {
+    st = fs.statSync(file, { bigint: true });
+  } catch (e) {
+    throw new LayerError(`layer "${file}": ${(e as Error).message}`);
+  }
+  const key = indexKey(file, st);
+  const known = cachedDigest(dataDir, key);
+  if (known && fs.existsSync(layerPath(dataDir, known))) return { digest: known, dir: layerPath(dataDir, known) };
+  return withTmp(dataDir, async (tmp) => {
+    progress.start(file, Number(st.size));
+    const r = await unpackStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), tmp, file, progress);
+    const dir = install(dataDir, tmp, r.diffId);
+    writeIndex(dataDir, key, r.diffId);
+    return { digest: r.diffId, dir };
+  });
+}
+
+async function ensureOci(dataDir: string, src: ImageSource, progress: Progress): Promise<LayerRef[]> {
+  const img = resolveImage(src);
+  const label = src.tag ? `${src.path}:${src.tag}` : src.path;
+  const out: LayerRef[] = [];
+  for (const l of img.layers) {
+    if (l.diffId && /^sha256:[0-9a-f]{64}$/.test(l.diffId) && fs.existsSync(layerPath(dataDir, l.diffId))) {
+      out.push({ digest: l.diffId, dir: layerPath(dataDir, l.diffId) });
+      continue;
+    }
+    const ref = await withTmp(dataDir, async (tmp) => {
+      progress.start(`${label} ${l.blobDigest ?? l.member}`, img.archive.size(l.member));
+      const r = await unpackStream(img.archive.stream(l.member), tmp, `${label} ${l.blobDigest ?? l.member}`, progress);
+      if (l.blobDigest && l.blobDigest.startsWith('sha256:') && r.blobDigest !== l.blobDigest)
+        throw new LayerError(`layer "${label}": blob ${l.blobDigest} does not match its digest (got ${r.blobDigest})`);
+      if (l.diffId && r.diffId !== l.diffId)
+        throw new LayerError(`layer "${label}": layer ${l.blobDigest ?? l.member} does not match its diff_id ${l.diffId}`);
+      return { digest: r.diffId, dir: install(dataDir, tmp, r.diffId) };
+    });
+    out.push(ref);
+  }
+  img.archive.close();
+  return out;
+}
+
+/** Layers for the sources, bottom first; unpacks what the store does not have yet. */
+export async function ensureLayers(
+  dataDir: string,
+  sources: ImageSource[],
+  opts: { progress?: (msg: string) => void } = {},
+): Promise<LayerRef[]> {
+  dataDir = path.resolve(dataDir);
+  mkdirs(dataDir);
+  const progress = new Progress(opts.progress);
+  const unlock = lockStore(dataDir, 'shared');
+  try {
+    const out: LayerRef[] = [];
+    let i = 0;
+    for (const src of sources) {
+      progress.layer(++i, sources.length);
+      if (src.kind === 'dir') {
+        let st: fs.Stats;
+        try {
+          st = fs.statSync(src.path);
+        } catch (e) {
+          throw new LayerError(`layer "${src.path}": ${(e as Error).message}`);
+        }
+        if (!st.isDirectory()) throw new LayerError(`layer "${src.path}": not a directory`);
+        out.push({ digest: `dir:${src.path}`, dir: src.path }); // used in place, read-only
+      } else if (src.kind === 'tar') out.push(await ensureTar(dataDir, src.path, progress));
+      else out.push(...(await ensureOci(dataDir, src, progress)));
+    }
+    progress.finish();
+    return out;
+  } finally {
+    unlock();
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove unpacked layers whose digest is not in `inUse`, stale tmp dirs of dead
+ * unpacks, index entries and short links to removed layers.  Takes the store
+ * lock exclusively, so no ensureLayers runs meanwhile; pass a function to
+ * compute the in-use set under the lock.  Returns the removed digests.
+ */
+export async function prune(dataDir: string, inUse: Set<string> | (() => Set<string> | Promise<Set<string>>)): Promise<string[]> {
+  dataDir = path.resolve(dataDir);
+  if (!fs.existsSync(dataDir)) return [];
+  mkdirs(dataDir);
+  const unlock = lockStore(dataDir, 'exclusive');
+  try {
+    const used = typeof inUse === 'function' ? await inUse() : inUse;
+    const removed: string[] = [];
+    for (const hex of fs.readdirSync(layersDir(dataDir))) {
+      const digest = `sha256:${hex}`;
+      if (used.has(digest)) continue;
+      const gone = path.join(dataDir, 'tmp', `prune-${process.pid}-${hex}`);
+      fs.renameSync(path.join(layersDir(dataDir), hex), gone); // disappears atomically
+      fs.rmSync(gone, { recursive: true, force: true });
+      removed.push(digest);
+    }
+    for (const t of fs.readdirSync(path.join(dataDir, 'tmp'))) {
+      const pid = Number(t.split('-')[0]);
+      if (t.startsWith('prune-') || !pidAlive(pid)) fs.rmSync(path.join(dataDir, 'tmp', t), { recursive: true, force: true });
+    }
+    for (const k of fs.readdirSync(path.join(dataDir, 'index'))) {
+      const f = path.join(dataDir, 'index', k);
+      const d = cachedDigest(dataDir, k);
+      if (!d || !fs.existsSync(layerPath(dataDir, d))) fs.rmSync(f, { force: true });
+    }
+    for (const l of fs.readdirSync(path.join(dataDir, 'l'))) {
+      const f = path.join(dataDir, 'l', l);
+      if (!fs.existsSync(f)) fs.rmSync(f, { force: true }); // dangling
+    }
+    return removed;
+  } finally {
+    unlock();
+  }
+}
+
+export { openArchive };

@@ -1,0 +1,143 @@
+// OCI image layout parsing: index -> manifest (by tag) -> config + layers;
+// layout dir and archive; digest checks; image config for `spec --image`;
+// how parseLayerSource classifies entries.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import { spawnSync } from 'child_process';
+import { encodeHeader, padding, END_OF_ARCHIVE } from '../../src/image/tarformat';
+import { parseLayerSource, imageConfigFor, resolveImage } from '../../src/image/source';
+import { ensureLayers } from '../../src/image/store';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-image-oci-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function tarOf(files: Record<string, string>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [p, body] of Object.entries(files)) {
+    const b = Buffer.from(body);
+    parts.push(encodeHeader({ path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: b.length, mtime: 1700000000 }), b, Buffer.alloc(padding(b.length)));
+  }
+  parts.push(END_OF_ARCHIVE);
+  return Buffer.concat(parts);
+}
+
+const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+/** An OCI layout dir with two images: "one" (1 gzip layer) and "two" (2 plain layers). */
+function makeLayout(dir: string): { l1: Buffer; l2: Buffer; l3: Buffer } {
+  fs.mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  const put = (b: Buffer) => {
+    fs.writeFileSync(path.join(dir, 'blobs', 'sha256', sha(b)), b);
+    return { digest: `sha256:${sha(b)}`, size: b.length };
+  };
+  const l1 = tarOf({ 'one.txt': '1' });
+  const l2 = tarOf({ 'two.txt': '2' });
+  const l3 = tarOf({ 'three.txt': '3', '.wh.two.txt': '' });
+  const image = (layers: Buffer[], gz: boolean, cfg: object) => {
+    const descs = layers.map((l) => ({
+      mediaType: gz ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar',
+      ...put(gz ? zlib.gzipSync(l) : l),
+    }));
+    const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: cfg, rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${sha(l)}`) } })));
+    return put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descs })));
+  };
+  const m1 = image([l1], true, { Entrypoint: ['/bin/ep'], Cmd: ['a', 'b'], Env: ['A=1'], WorkingDir: '/w', User: '1000:1000' });
+  const m2 = image([l2, l3], false, { Cmd: ['/bin/sh'] });
+  fs.writeFileSync(
+    path.join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m1, annotations: { 'org.opencontainers.image.ref.name': 'one' } },
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m2, annotations: { 'io.containerd.image.name': 'localhost/img:two' } },
+      ],
+    }),
+  );
+  fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  return { l1, l2, l3 };
+}
+
+const layout = path.join(tmp, 'layout');
+const { l1, l2, l3 } = makeLayout(layout);
+const archive = path.join(tmp, 'layout.tar');
+spawnSync('tar', ['-C', layout, '-cf', archive, 'oci-layout', 'index.json', 'blobs']);
+
+test('parseLayerSource: kinds, tags, relative to the bundle', () => {
+  const rootfsTar = path.join(tmp, 'rootfs.tar');
+  fs.writeFileSync(rootfsTar, tarOf({ 'bin/sh': 'x', 'etc/passwd': 'y' }));
+  fs.writeFileSync(path.join(tmp, 'rootfs.tar.gz'), zlib.gzipSync(tarOf({ a: 'b' })));
+  fs.mkdirSync(path.join(tmp, 'plain'), { recursive: true });
+  assert.deepEqual(parseLayerSource('rootfs.tar', tmp), { kind: 'tar', path: rootfsTar });
+  assert.deepEqual(parseLayerSource('rootfs.tar.gz', tmp), { kind: 'tar', path: `${rootfsTar}.gz` });
+  assert.deepEqual(parseLayerSource('plain', tmp), { kind: 'dir', path: path.join(tmp, 'plain') });
+  assert.deepEqual(parseLayerSource('layout', tmp), { kind: 'oci', path: layout });
+  assert.deepEqual(parseLayerSource('layout:two', tmp), { kind: 'oci', path: layout, tag: 'two' });
+  assert.deepEqual(parseLayerSource('layout.tar:one', tmp), { kind: 'oci', path: archive, tag: 'one' });
+  assert.deepEqual(parseLayerSource(archive, '/nowhere'), { kind: 'oci', path: archive });
+  assert.throws(() => parseLayerSource('rootfs.tar:latest', tmp), /a tag is only valid on an OCI image/);
+});
+
+test('resolveImage picks the manifest by tag (ref.name or containerd name), default the first', () => {
+  for (const p of [layout, archive]) {
+    const def = resolveImage({ kind: 'oci', path: p });
+    assert.equal(def.layers.length, 1);
+    assert.equal(def.layers[0].diffId, `sha256:${sha(l1)}`);
+    const two = resolveImage({ kind: 'oci', path: p, tag: 'two' });
+    assert.deepEqual(
+      two.layers.map((l) => l.diffId),
+      [`sha256:${sha(l2)}`, `sha256:${sha(l3)}`],
+    );
+    assert.equal(resolveImage({ kind: 'oci', path: p, tag: 'localhost/img:two' }).layers.length, 2);
+    assert.throws(() => resolveImage({ kind: 'oci', path: p, tag: 'nope' }), /no manifest tagged "nope"/);
+  }
+});
+
+test('imageConfigFor: Entrypoint + Cmd, Env with a PATH, WorkingDir, User', async () => {
+  assert.deepEqual(await imageConfigFor({ kind: 'oci', path: layout, tag: 'one' }), {
+    args: ['/bin/ep', 'a', 'b'],
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1'],
+    cwd: '/w',
+    user: '1000:1000',
+  });
+  const two = await imageConfigFor({ kind: 'oci', path: archive, tag: 'two' });
+  assert.deepEqual([two.args, two.cwd, two.user], [['/bin/sh'], '/', undefined]);
+  assert.deepEqual((await imageConfigFor({ kind: 'tar', path: '/x.tar' })).args, ['/bin/sh']);
+});
+
+test('ensureLayers expands an OCI layout to its layers (gzip and plain), stored by diff_id', async () => {
+  const dd = path.join(tmp, 'data1');
+  const one = await ensureLayers(dd, [{ kind: 'oci', path: archive, tag: 'one' }]);
+  assert.deepEqual(
+    one.map((l) => l.digest),
+    [`sha256:${sha(l1)}`],
+  );
+  assert.equal(fs.readFileSync(path.join(one[0].dir, 'one.txt'), 'utf8'), '1');
+  const two = await ensureLayers(dd, [{ kind: 'oci', path: layout, tag: 'two' }]);
+  assert.deepEqual(
+    two.map((l) => l.digest),
+    [`sha256:${sha(l2)}`, `sha256:${sha(l3)}`],
+  );
+  const wh = fs.lstatSync(path.join(two[1].dir, 'two.txt'));
+  assert.ok(wh.isCharacterDevice() && wh.rdev === 0, 'the .wh. entry became an overlay whiteout');
+  assert.deepEqual(fs.readdirSync(path.join(dd, 'tmp')), []);
+});
+
+test('ensureLayers verifies blob digests: a corrupted blob is refused and nothing is stored', async () => {
+  const bad = path.join(tmp, 'bad');
+  makeLayout(bad);
+  const idx = JSON.parse(fs.readFileSync(path.join(bad, 'index.json'), 'utf8'));
+  const man = JSON.parse(fs.readFileSync(path.join(bad, 'blobs', 'sha256', idx.manifests[1].digest.slice(7)), 'utf8'));
+  const blob = path.join(bad, 'blobs', 'sha256', man.layers[0].digest.slice(7));
+  const b = fs.readFileSync(blob);
+  b[b.length - 1100] ^= 1; // inside the first file's data
+  fs.writeFileSync(blob, b);
+  const dd = path.join(tmp, 'data2');
+  await assert.rejects(ensureLayers(dd, [{ kind: 'oci', path: bad, tag: 'two' }]), /does not match its digest/);
+  assert.deepEqual(fs.readdirSync(path.join(dd, 'layers', 'sha256')), []);
+  assert.deepEqual(fs.readdirSync(path.join(dd, 'tmp')), []);
+});

@@ -1,0 +1,209 @@
+// Tar reading/writing, path safety and whiteout conversion of the layer unpacker.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Readable } from 'stream';
+import { TarReader, encodeHeader, padding, END_OF_ARCHIVE, type HeaderFields, type TarEntry } from '../../src/image/tarformat';
+import { cleanTarPath } from '../../src/image/unpack';
+import { unpackStream } from '../../src/image/store';
+import { lgetxattr } from '../../src/sys/fsops';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-image-tar-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+type E = Partial<HeaderFields> & { path: string; body?: string };
+export function mkTar(entries: E[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const body = Buffer.from(e.body ?? '');
+    const type = e.type ?? 'file';
+    parts.push(encodeHeader({ type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: 1700000000, ...e, size: type === 'file' ? body.length : 0 }));
+    if (type === 'file') parts.push(body, Buffer.alloc(padding(body.length)));
+  }
+  parts.push(END_OF_ARCHIVE);
+  return Buffer.concat(parts);
+}
+
+function read(buf: Buffer, chunk = 7): { e: TarEntry; data: string }[] {
+  const out: { e: TarEntry; data: string }[] = [];
+  const r = new TarReader((e) => {
+    const rec = { e, data: '' };
+    out.push(rec);
+    return { data: (c) => (rec.data += c.toString()), end: () => {} };
+  });
+  for (let i = 0; i < buf.length; i += chunk) r.write(buf.subarray(i, i + chunk));
+  r.end();
+  return out;
+}
+
+test('cleanTarPath: relative clean form, null for what escapes', () => {
+  assert.equal(cleanTarPath('./a//b/'), 'a/b');
+  assert.equal(cleanTarPath('.'), '');
+  assert.equal(cleanTarPath('./'), '');
+  assert.equal(cleanTarPath('a/./b'), 'a/b');
+  assert.equal(cleanTarPath('/etc/passwd'), null);
+  assert.equal(cleanTarPath('../x'), null);
+  assert.equal(cleanTarPath('a/../../x'), null);
+  assert.equal(cleanTarPath('a/..'), null);
+});
+
+test('tar writer/reader round trip: long names, pax xattrs, devices, big ids, odd chunking', () => {
+  const long = `${'d'.repeat(80)}/${'f'.repeat(90)}`;
+  const tar = mkTar([
+    { path: 'dir/', type: 'dir', mode: 0o1777 },
+    { path: long, body: 'hello', mode: 0o4755, uid: 3000000, gid: 7 },
+    { path: 'dir/sym', type: 'symlink', linkpath: `/${'t'.repeat(150)}` },
+    { path: 'null', type: 'char', mode: 0o666, devmajor: 1, devminor: 3 },
+    { path: 'x', body: 'y', xattrs: new Map([['user.k', Buffer.from([0, 1, 2, 10, 61])]]) },
+  ]);
+  for (const chunk of [1, 7, 512, 100000]) {
+    const got = read(tar, chunk);
+    assert.deepEqual(
+      got.map((g) => [g.e.path, g.e.type]),
+      [
+        ['dir/', 'dir'],
+        [long, 'file'],
+        ['dir/sym', 'symlink'],
+        ['null', 'char'],
+        ['x', 'file'],
+      ],
+    );
+    assert.equal(got[0].e.mode, 0o1777);
+    assert.equal(got[1].data, 'hello');
+    assert.equal(got[1].e.mode, 0o4755);
+    assert.equal(got[1].e.uid, 3000000);
+    assert.equal(got[2].e.linkpath, `/${'t'.repeat(150)}`);
+    assert.deepEqual([got[3].e.devmajor, got[3].e.devminor], [1, 3]);
+    assert.deepEqual(got[4].e.xattrs.get('user.k'), Buffer.from([0, 1, 2, 10, 61]));
+  }
+});
+
+test('tar reader: a truncated archive and a bad checksum are errors', () => {
+  const tar = mkTar([{ path: 'a', body: 'x'.repeat(1000) }]);
+  assert.throws(() => read(tar.subarray(0, 700)), /unexpected end of archive/);
+  const bad = Buffer.from(tar);
+  bad[10] ^= 1;
+  assert.throws(() => read(bad), /checksum/);
+});
+
+test('the tar package reads what we write (pax path, xattr-free entries)', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tarPkg = require('tar') as typeof import('tar');
+  const long = `${'a'.repeat(120)}/b`;
+  const buf = mkTar([{ path: long, body: 'z' }, { path: 's', type: 'symlink', linkpath: 'b' }]);
+  const seen: string[] = [];
+  const p = new tarPkg.Parser({ onReadEntry: (e) => (seen.push(`${e.path}:${e.type}`), e.resume()) });
+  await new Promise<void>((res) => {
+    p.on('end', res);
+    p.end(buf);
+  });
+  assert.deepEqual(seen, [`${long}:File`, 's:SymbolicLink']);
+});
+
+async function unpack(buf: Buffer, name: string): Promise<string> {
+  const dest = path.join(tmp, name);
+  fs.mkdirSync(dest);
+  await unpackStream(Readable.from([buf]), dest, name);
+  return dest;
+}
+
+test('unpack: OCI whiteouts become overlay whiteouts and opaque dirs', async () => {
+  const d = await unpack(
+    mkTar([
+      { path: './', type: 'dir', mode: 0o755 },
+      { path: 'a/', type: 'dir' },
+      { path: 'a/.wh.gone' },
+      { path: 'c/.wh..wh..opq' },
+      { path: 'c/kept', body: 'k' },
+      { path: '.wh.top' },
+    ]),
+    'wh',
+  );
+  const st = fs.lstatSync(path.join(d, 'a', 'gone'));
+  assert.ok(st.isCharacterDevice());
+  assert.equal(st.rdev, 0);
+  assert.ok(fs.lstatSync(path.join(d, 'top')).isCharacterDevice());
+  assert.equal(lgetxattr(path.join(d, 'c'), 'trusted.overlay.opaque')?.toString(), 'y');
+  assert.equal(fs.readFileSync(path.join(d, 'c', 'kept'), 'utf8'), 'k');
+  assert.ok(!fs.existsSync(path.join(d, 'a', '.wh.gone')));
+  assert.equal(lgetxattr(path.join(d, 'a'), 'trusted.overlay.opaque'), undefined);
+});
+
+test('unpack: keeps modes, owners, times, hardlinks, devices, fifos; ignores forged trusted.overlay xattrs', async () => {
+  const d = await unpack(
+    mkTar([
+      { path: 'bin/', type: 'dir', mode: 0o711, uid: 5, gid: 6, mtime: 1600000000 },
+      { path: 'bin/tool', body: 'T', mode: 0o4755, uid: 1000, gid: 1000, mtime: 1500000000 },
+      { path: 'bin/again', type: 'link', linkpath: 'bin/tool' },
+      { path: 'dev/null', type: 'char', mode: 0o666, devmajor: 1, devminor: 3 },
+      { path: 'dev/sda', type: 'block', mode: 0o660, devmajor: 8, devminor: 0 },
+      { path: 'p', type: 'fifo', mode: 0o600 },
+      { path: 'f', body: 'x', xattrs: new Map([['trusted.overlay.opaque', Buffer.from('y')], ['user.ok', Buffer.from('1')]]) },
+    ]),
+    'meta',
+  );
+  const bin = fs.statSync(path.join(d, 'bin'));
+  assert.equal(bin.mode & 0o7777, 0o711);
+  assert.deepEqual([bin.uid, bin.gid, bin.mtimeMs / 1000], [5, 6, 1600000000]);
+  const tool = fs.statSync(path.join(d, 'bin/tool'));
+  assert.equal(tool.mode & 0o7777, 0o4755);
+  assert.deepEqual([tool.uid, tool.gid, tool.mtimeMs / 1000, tool.nlink], [1000, 1000, 1500000000, 2]);
+  assert.equal(fs.statSync(path.join(d, 'bin/again')).ino, tool.ino);
+  const nul = fs.lstatSync(path.join(d, 'dev/null'));
+  assert.ok(nul.isCharacterDevice());
+  assert.equal(nul.rdev, 259); // makedev(1, 3)
+  assert.ok(fs.lstatSync(path.join(d, 'dev/sda')).isBlockDevice());
+  assert.ok(fs.lstatSync(path.join(d, 'p')).isFIFO());
+  assert.equal(lgetxattr(path.join(d, 'f'), 'trusted.overlay.opaque'), undefined);
+  assert.equal(lgetxattr(path.join(d, 'f'), 'user.ok')?.toString(), '1');
+});
+
+const malicious: [string, E[]][] = [
+  ['absolute path', [{ path: '/abs-evil', body: 'x' }]],
+  ['dot-dot', [{ path: 'a/../../dotdot-evil', body: 'x' }]],
+  ['write through a symlink', [{ path: 'l', type: 'symlink', linkpath: '%OUT%' }, { path: 'l/sym-evil', body: 'x' }]],
+  ['write through a relative symlink', [{ path: 'l', type: 'symlink', linkpath: '../../../../../../..%OUT%' }, { path: 'l/rel-evil', body: 'x' }]],
+  ['hardlink to outside', [{ path: 'h', type: 'link', linkpath: '../../../../etc/passwd' }]],
+  ['hardlink to absolute', [{ path: 'h', type: 'link', linkpath: '/etc/passwd' }]],
+  ['hardlink through a symlink', [{ path: 'l', type: 'symlink', linkpath: '/etc' }, { path: 'h', type: 'link', linkpath: 'l/passwd' }]],
+  ['whiteout of dot-dot', [{ path: 'a/.wh..' }]],
+  ['whiteout through a symlink', [{ path: 'l', type: 'symlink', linkpath: '%OUT%' }, { path: 'l/.wh.victim' }]],
+  ['opaque through a symlink', [{ path: 'l', type: 'symlink', linkpath: '%OUT%' }, { path: 'l/.wh..wh..opq' }]],
+  ['dir through a symlink', [{ path: 'l', type: 'symlink', linkpath: '%OUT%' }, { path: 'l/sub/', type: 'dir' }]],
+];
+
+for (const [what, entries] of malicious) {
+  test(`unpack refuses: ${what}; nothing is written outside`, async () => {
+    const outside = fs.mkdtempSync(path.join(tmp, 'outside-'));
+    fs.writeFileSync(path.join(outside, 'victim'), 'v');
+    const before = fs.statSync('/etc/passwd');
+    const es = entries.map((e) => ({ ...e, linkpath: e.linkpath?.replace('%OUT%', outside) }));
+    const name = `evil-${what.replace(/\W+/g, '-')}`;
+    await assert.rejects(unpack(mkTar(es), name), (err: Error) => {
+      assert.match(err.message, new RegExp(`^layer "${name}": entry ".*": escapes the layer$`));
+      return true;
+    });
+    assert.deepEqual(fs.readdirSync(outside), ['victim']);
+    assert.equal(fs.readFileSync(path.join(outside, 'victim'), 'utf8'), 'v');
+    assert.equal(fs.lstatSync(path.join(outside, 'victim')).isFile(), true);
+    assert.equal(fs.statSync('/etc/passwd').nlink, before.nlink);
+    assert.ok(!fs.existsSync('/abs-evil') && !fs.existsSync(path.join(tmp, 'dotdot-evil')));
+  });
+}
+
+test('unpack: a later entry may replace a symlink by a dir (no write through it)', async () => {
+  const outside = fs.mkdtempSync(path.join(tmp, 'outside-'));
+  const d = await unpack(
+    mkTar([
+      { path: 'l', type: 'symlink', linkpath: outside },
+      { path: 'l/', type: 'dir' },
+      { path: 'l/f', body: 'in' },
+    ]),
+    'replace',
+  );
+  assert.ok(fs.lstatSync(path.join(d, 'l')).isDirectory());
+  assert.equal(fs.readFileSync(path.join(d, 'l/f'), 'utf8'), 'in');
+  assert.deepEqual(fs.readdirSync(outside), []);
+});
