@@ -17,10 +17,14 @@ const w = new World('tsrun-test-security');
 after(() => w.cleanup());
 
 let seq = 0;
-/** Runs `sh -c script` in a fresh container from the busybox bundle changed by `edit`. */
+/** Runs `sh -c script` in a fresh container from the busybox bundle changed by `edit`.  The rootfs
+ *  is shared by every test, so /tmp is a private tmpfs: whatever a script writes goes away. */
 function run(edit: (s: Spec) => void, script: string) {
   const id = `sec${++seq}`;
-  const b = w.bundle(edit, id);
+  const b = w.bundle((s: Spec) => {
+    s.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] });
+    edit(s);
+  }, id);
   return w.tsrun(['run', '--bundle', b, id, 'sh', '-c', script]);
 }
 
@@ -149,7 +153,11 @@ test('custom seccomp rules: errnoRet, EPERM by default, argument conditions; als
 
 test('SCMP_ACT_NOTIFY is refused with a clear error and nothing is left behind', { skip }, () => {
   const r = run((s) => {
-    s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] };
+    s.linux!.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: path.join(w.dir, 'listener.sock'),
+      syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }],
+    };
   }, 'echo should-not-run');
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /seccomp notify is not supported/);
