@@ -1,6 +1,7 @@
 // create: validate everything, then make the container step by step,
 // recording in state.json what exists so that a failure here, or a crash
 // (delete --force later), can remove exactly what was made.
+import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { destroyCgroup, procsFiles, setupCgroup } from '../cgroups';
@@ -95,7 +96,10 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
 
     const fifo = st.fifoPath(id);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require('../sys/libc') as typeof import('../sys/libc')).mkfifo(fifo, 0o600);
+    (require('../sys/libc') as typeof import('../sys/libc')).mkfifo(fifo, 0o622);
+    // 0622 as runc: the process opens it for writing after switching to its user;
+    // chmod because the umask trims what mkfifo sets
+    fs.chmodSync(fifo, 0o622);
 
     if (o.consoleSocket) consoleSocket = await connectConsole(o.consoleSocket);
     const hookState = () => JSON.stringify(ociState(rec, 'creating'));
