@@ -22,7 +22,13 @@ test('no mounts, state dirs, cgroups or processes are left after the suite', () 
   for (const c of fs.readdirSync('/sys/fs/cgroup')) {
     const d = `/sys/fs/cgroup/${c}`;
     try {
-      for (const e of fs.readdirSync(d)) if (/tsrun/.test(e) && fs.readdirSync(`${d}/${e}`).some((x) => !x.includes('.'))) cgroups.push(`${d}/${e}`);
+      // the shared parent "tsrun" may stay (as runc leaves its parents); container cgroups may not
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        if (!e.isDirectory()) continue;
+        const sub = fs.readdirSync(`${d}/${e.name}`, { withFileTypes: true }).filter((x) => x.isDirectory());
+        if (/tsrun/.test(e.name)) cgroups.push(...sub.map((x) => `${d}/${e.name}/${x.name}`));
+        else cgroups.push(...sub.filter((x) => /tsrun/.test(x.name)).map((x) => `${d}/${e.name}/${x.name}`));
+      }
     } catch {
       /* not a hierarchy */
     }

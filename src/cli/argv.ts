@@ -14,6 +14,16 @@ export const VALUE_FLAGS: Record<string, readonly string[]> = {
   ],
 };
 
+/** The first argument that is neither a flag nor a global flag's value: the verb. */
+export function firstPositional(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-')) return a;
+    if (!a.includes('=') && GLOBAL_VALUE_FLAGS.includes(a)) i++;
+  }
+  return undefined;
+}
+
 export function splitCommand(argv: string[]): string[] {
   const valueFlags = new Set(GLOBAL_VALUE_FLAGS);
   let i = 0;

@@ -5,7 +5,7 @@ import { ExitStatus, TsrunError, UsageError } from '../errors';
 import { createLogger } from '../runtime/log';
 import { commands } from './commands';
 import { exit } from './exit';
-import { splitCommand } from './argv';
+import { firstPositional, splitCommand } from './argv';
 
 export const VERSION = '0.1.0';
 export const SPEC_VERSION = '1.2.0';
@@ -44,7 +44,7 @@ export function usageMessage(msg: string, argv: string[]): string {
   const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
   if (unknown) {
     const first = unknown[1].split(', ')[0];
-    if (!verb && argv.find((a) => !a.startsWith('-')) === first) return `unknown command "${first}" (see "tsrun --help")`;
+    if (!verb && firstPositional(argv) === first) return `unknown command "${first}" (see "tsrun --help")`;
     return `unknown argument${unknown[1].includes(', ') ? 's' : ''}: ${unknown[1]} ${help}`;
   }
   if (/^Not enough non-option arguments/.test(msg)) {
