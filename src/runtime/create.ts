@@ -31,7 +31,17 @@ export interface CreateOptions {
   keepParent?: boolean;
   /** changes to config.json for this container only (run/create flags); the bundle file is never written */
   override?: (spec: Spec) => void;
+  /**
+   * The console socket when the spec asks for a terminal and no consoleSocket
+   * was given (`run -t` in the foreground: tsrun relays the pty itself).
+   */
+  makeConsole?: () => net.Socket;
+  /** the container's stdout and stderr go to <state dir>/container.log (stdin: /dev/null) */
+  logFile?: boolean;
 }
+
+/** The file `create --logs` sends the container's output to, in its state dir. */
+export const LOG_FILE = 'container.log';
 
 export interface Created {
   rec: ContainerRecord;
@@ -51,8 +61,13 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
   const bundle = path.resolve(o.bundle);
   // validate the whole spec before any side effect
   const { spec } = loadSpec(bundle, { override: o.override });
-  if (spec.process?.terminal && !o.consoleSocket) {
-    throw new TsrunError('process.terminal is true but no --console-socket was given');
+  if (spec.process?.terminal && !o.consoleSocket && !o.makeConsole) {
+    throw new TsrunError(
+      'process.terminal is true but no --console-socket was given (run it in the foreground with "tsrun run", or pass --console-socket)',
+    );
+  }
+  if (spec.process?.terminal && o.logFile) {
+    throw new TsrunError('--logs cannot capture a terminal: drop -t (or set process.terminal to false)');
   }
   if (!spec.process?.terminal && o.consoleSocket) {
     throw new TsrunError('--console-socket was given but process.terminal is false');
@@ -76,6 +91,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
   };
   let consoleSocket: net.Socket | undefined;
+  let logFd: number | undefined;
   try {
     st.write(rec);
     st.writeConfig(id, spec);
@@ -102,6 +118,8 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     fs.chmodSync(fifo, 0o622);
 
     if (o.consoleSocket) consoleSocket = await connectConsole(o.consoleSocket);
+    else if (spec.process?.terminal && o.makeConsole) consoleSocket = o.makeConsole();
+    if (o.logFile) logFd = fs.openSync(path.join(st.dir(id), LOG_FILE), 'a', 0o640);
     const hookState = () => JSON.stringify(ociState(rec, 'creating'));
     const hooks = spec.hooks ?? {};
     const syncHooks = !!(hooks.prestart?.length || hooks.createRuntime?.length);
@@ -126,6 +144,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       plan,
       preserveFds: o.preserveFds,
       consoleSocket,
+      stdio: logFd !== undefined ? ['ignore', logFd, logFd] : undefined,
       onPid: (pid) => {
         rec.pid = pid;
         rec.pidStartTime = readProcStat(pid)?.startTime ?? 0;
@@ -138,6 +157,8 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       },
     });
     consoleSocket?.destroy();
+    if (logFd !== undefined) fs.closeSync(logFd);
+    logFd = undefined;
     delete rec.creator;
     st.write(rec);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(rec.pid));
@@ -145,6 +166,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     return { rec, shim };
   } catch (err) {
     consoleSocket?.destroy();
+    if (logFd !== undefined) fs.closeSync(logFd);
     const pid = (err as { pid?: number }).pid || rec.pid;
     if (pid && !rec.pid) rec.pid = pid;
     const cleanupErrors = destroyContainer(ctx, st, rec);

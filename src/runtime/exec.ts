@@ -11,6 +11,7 @@ import { capabilityNumber } from '../shim/lower-security';
 import type { Process } from '../spec/types';
 import { validateProcessFile } from '../spec/validate';
 import type { RuntimeContext } from './context';
+import { attachTerminal, InternalConsole } from './console';
 import { statusOf, store } from './container';
 import { shimPath } from './paths';
 import { writeFileAtomic } from './store';
@@ -37,6 +38,8 @@ export interface ExecOptions {
   pidFile?: string;
   preserveFds?: number;
   ignorePaused?: boolean;
+  /** with a terminal tsrun relays itself: forward stdin to it (default true) */
+  stdin?: boolean;
 }
 
 function readProcessFile(file: string): Process {
@@ -110,8 +113,18 @@ export async function exec(ctx: RuntimeContext, o: ExecOptions): Promise<number>
   if (status === 'paused' && !o.ignorePaused) throw new StateError('cannot exec in a paused container (use --ignore-paused)');
   const spec = st.readConfig(o.id);
   const proc = buildProcess(spec.process, o);
-  if (proc.terminal && !o.consoleSocket) throw new TsrunError('exec: a terminal was requested but no --console-socket was given');
-  const consoleSocket = proc.terminal && o.consoleSocket ? await connectConsole(o.consoleSocket) : undefined;
+  if (proc.terminal && !o.consoleSocket && o.detach) {
+    throw new TsrunError('exec: a detached process with a terminal needs --console-socket (or drop -d: tsrun relays the terminal itself)');
+  }
+  // in the foreground without --console-socket, tsrun makes the console socket and relays the pty (as runc)
+  const con = proc.terminal && !o.consoleSocket ? new InternalConsole() : undefined;
+  let consoleSocket: net.Socket | undefined;
+  try {
+    consoleSocket = con ? con.shimEnd() : proc.terminal && o.consoleSocket ? await connectConsole(o.consoleSocket) : undefined;
+  } catch (e) {
+    con?.close();
+    throw e;
+  }
   const plan = lowerExec(spec, proc, {
     joinPid: rec.pid,
     cgroupProcs: rec.cgroup ? procsFiles(rec.cgroup) : [],
@@ -119,15 +132,19 @@ export async function exec(ctx: RuntimeContext, o: ExecOptions): Promise<number>
     preserveFds: o.preserveFds,
     detach: o.detach,
   });
-  const shim = await runShim({ mode: 'exec', shim: shimPath(), plan, preserveFds: o.preserveFds, consoleSocket }).finally(() =>
-    consoleSocket?.destroy(),
-  );
+  const shim = await runShim({ mode: 'exec', shim: shimPath(), plan, preserveFds: o.preserveFds, consoleSocket }).finally(() => {
+    consoleSocket?.destroy();
+  }).catch((e) => {
+    con?.close();
+    throw e;
+  });
+  const relay = con ? attachTerminal(con.receiveMaster(), { stdin: o.stdin ?? true }) : undefined;
   if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(shim.pid));
   if (o.detach) {
     await shim.exited;
     return 0;
   }
-  const handlers = FORWARDED_SIGNALS.map((sig) => {
+  const handlers = FORWARDED_SIGNALS.filter((sig) => !(relay && sig === 'SIGWINCH')).map((sig) => {
     const h = () => {
       try {
         process.kill(shim.pid, sig);
@@ -138,7 +155,12 @@ export async function exec(ctx: RuntimeContext, o: ExecOptions): Promise<number>
     process.on(sig, h);
     return [sig, h] as const;
   });
-  const code = await shim.exited;
-  for (const [sig, h] of handlers) process.removeListener(sig, h);
-  return code;
+  try {
+    const code = await shim.exited;
+    await relay?.finish();
+    return code;
+  } finally {
+    relay?.restore();
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
+  }
 }

@@ -32,7 +32,16 @@ export function start(ctx: RuntimeContext, id: string): void {
         }
         if (n === 1) break;
         // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written
-        if (!isAlive(rec.pid, rec.pidStartTime)) throw new SystemError('container process exited before it was started');
+        if (!isAlive(rec.pid, rec.pidStartTime)) {
+          // it may have written the byte and exited (a short command) since our read
+          try {
+            n = fs.readSync(fd, buf, 0, 1, null);
+          } catch {
+            n = -1;
+          }
+          if (n === 1) break;
+          throw new SystemError('container process exited before it was started');
+        }
         if (delay) sleepMs(delay);
         delay = Math.min(delay + 1, 10);
       }

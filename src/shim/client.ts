@@ -1,7 +1,7 @@
 // Runs the shim and speaks the protocol of native-shim/include/protocol.h
 // with it: send the plan, learn the pid, stop for hooks when asked, and wait
 // for READY or ERROR.
-import { spawn, type ChildProcess, type StdioOptions } from 'child_process';
+import { spawn, type ChildProcess, type StdioNull, type StdioOptions } from 'child_process';
 import type * as net from 'net';
 import { SystemError, TsrunError } from '../errors';
 import { ERR, MSG, PID } from './protocol';
@@ -15,6 +15,8 @@ export interface ShimOptions {
   preserveFds?: number;
   /** a connected console socket, given to the shim as an fd (its number is in consoleSocketFd()) */
   consoleSocket?: net.Socket;
+  /** the shim's (and so the container's) fds 0-2; default: tsrun's own */
+  stdio?: [StdioNull | number, StdioNull | number, StdioNull | number];
   /** called as soon as the container process exists */
   onPid?: (pid: number) => void;
   /** called at MSG_HOOKS; throwing aborts the create */
@@ -46,7 +48,7 @@ export function decodeError(payload: Buffer): SystemError {
 export function runShim(o: ShimOptions): Promise<ShimRun> {
   const n = o.preserveFds ?? 0;
   const fds = shimFds(n);
-  const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
+  const stdio: StdioOptions = o.stdio ? [...o.stdio] : ['inherit', 'inherit', 'inherit'];
   for (let i = 0; i < n; i++) stdio.push(3 + i);
   stdio.push('pipe'); // the control socket (libuv makes a socketpair)
   if (o.consoleSocket) stdio.push(o.consoleSocket);
