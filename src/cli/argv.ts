@@ -5,9 +5,17 @@
 
 const GLOBAL_VALUE_FLAGS = ['--root', '--data-dir', '--log', '--log-format', '--rootless'];
 
+/** run/create flags that change config.json for one container (src/cli/overrides.ts) and take a value. */
+const OVERRIDE_VALUE_FLAGS = [
+  '-e', '--env', '-v', '--volume', '-m', '--memory', '--cpus', '--cpu-shares', '--cpuset-cpus', '--pids-limit',
+  '--hostname', '-w', '--cwd', '-u', '--user',
+];
+const CREATE_VALUE_FLAGS = ['-b', '--bundle', '--pid-file', '--console-socket', '--preserve-fds', '--name', ...OVERRIDE_VALUE_FLAGS];
+
 /** Flags that take a value, per verb (the rest are booleans). */
 export const VALUE_FLAGS: Record<string, readonly string[]> = {
-  run: ['-b', '--bundle', '--pid-file', '--console-socket', '--preserve-fds'],
+  run: CREATE_VALUE_FLAGS,
+  create: CREATE_VALUE_FLAGS,
   exec: [
     '-p', '--process', '-e', '--env', '--cwd', '-u', '--user', '-g', '--additional-gids', '-c', '--cap',
     '--apparmor', '--process-label', '--console-socket', '--pid-file', '--preserve-fds', '--cgroup',
@@ -24,17 +32,28 @@ export function firstPositional(argv: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * run and create name the container in one of three ways (flags always come
+ * first, as in runc):
+ *   tsrun run [flags] ID [COMMAND...]        runc's form: the first word is the id
+ *   tsrun run [flags] --name ID [COMMAND...] with --name every word is the command
+ *   tsrun run [flags] [-- COMMAND...]        no id: tsrun makes one up
+ */
 export function splitCommand(argv: string[]): string[] {
   const valueFlags = new Set(GLOBAL_VALUE_FLAGS);
   let i = 0;
   let verb: string | undefined;
+  let named = false;
   for (; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') return argv;
     if (a.startsWith('-')) {
+      if (verb && (a === '--name' || a.startsWith('--name='))) named = true;
       if (!a.includes('=') && valueFlags.has(a)) i++;
       continue;
     }
+    // with --name, the first word already is the command
+    if (named) return [...argv.slice(0, i), '--', ...argv.slice(i)];
     if (verb === undefined) {
       verb = a;
       if (!(verb in VALUE_FLAGS)) return argv;

@@ -1,7 +1,7 @@
 // tsrun's command line: runc's global flags and verbs.  Each verb is one file
 // in ./commands; this file wires them and owns the one error handler.
 import yargs from 'yargs/yargs';
-import { ExitStatus, TsrunError, UsageError } from '../errors';
+import { AlreadyExistsError, ExitStatus, NotFoundError, TsrunError, UsageError } from '../errors';
 import { createLogger } from '../runtime/log';
 import { commands } from './commands';
 import { exit } from './exit';
@@ -23,10 +23,23 @@ function logFlagsFrom(argv: string[]): { file?: string; format: 'text' | 'json' 
   return { file, format };
 }
 
+/** " --root DIR" when the command line gave one, for hints that name a command. */
+function rootFlag(argv: string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--root' && argv[i + 1] !== undefined) return ` --root ${argv[i + 1]}`;
+    if (argv[i].startsWith('--root=')) return ` --root ${argv[i].slice(7)}`;
+  }
+  return '';
+}
+
 /** The one place errors become output: `tsrun: <message>` on stderr (and the --log file). */
 export function reportError(err: unknown, argv: string[]): number {
   if (err instanceof ExitStatus) return err.code;
-  const msg = err instanceof Error ? err.message : String(err);
+  let msg = err instanceof Error ? err.message : String(err);
+  // what to do next (the message itself stays: podman and containerd match "does not exist")
+  const root = rootFlag(argv);
+  if (err instanceof NotFoundError) msg += ` (see "tsrun${root} list")`;
+  else if (err instanceof AlreadyExistsError) msg += ` (pick another id, or remove it: "tsrun${root} rm -f ID")`;
   const flags = logFlagsFrom(argv);
   if (flags.file) createLogger({ ...flags }).error(msg);
   const lines = msg.split('\n');
@@ -68,7 +81,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver', global: true })
     .option('rootless', { type: 'string', describe: 'ignored (runc compatibility)', global: true, hidden: true })
     .version(false)
-    .option('version', { alias: 'v', type: 'boolean', describe: 'print the version' })
+    // not global: -v is run's --volume
+    .option('version', { alias: 'v', type: 'boolean', global: false, describe: 'print the version' })
     .strict()
     .recommendCommands()
     .help('help')

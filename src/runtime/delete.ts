@@ -23,7 +23,7 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
     const rec = st.read(id);
     const status = statusOf(st, rec);
     if ((status === 'running' || status === 'paused') && !force) {
-      throw new StateError(`cannot delete container "${id}" that is not stopped: ${status} (use --force)`);
+      throw new StateError(`cannot delete container "${id}" that is not stopped: ${status} (use --force, or stop it first: "tsrun stop ${id}")`);
     }
     const errors = destroyContainer(ctx, st, rec);
     if (rec.pid) {

@@ -16,3 +16,9 @@ export function validateId(id: unknown): string {
   }
   return id;
 }
+
+/** A new id for a container the user did not name: 12 random hex digits (as docker's short ids). */
+export function generateId(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('crypto') as typeof import('crypto')).randomBytes(6).toString('hex');
+}

@@ -1,47 +1,96 @@
 import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../../errors';
+import { trailingCommand } from '../argv';
 import { contextFrom, type GlobalArgs } from '../context';
+import { OVERRIDE_OPTIONS, overrideFrom, type OverrideFlags } from '../overrides';
 
-export interface CreateArgs extends GlobalArgs {
-  'container-id': string;
+export interface CreateArgs extends GlobalArgs, Omit<OverrideFlags, 'args' | 'tty' | 'consoleSize'> {
+  'container-id'?: string;
+  name?: string;
+  command?: string[];
   bundle: string;
   'pid-file'?: string;
   'console-socket'?: string;
   'preserve-fds': number;
   'no-pivot'?: boolean;
   'no-new-keyring'?: boolean;
+  logs?: boolean;
+  tty?: boolean;
 }
+
+export const ID_RULE = `The container id: the first word after the flags (as runc); with --name ID every word after the flags is the
+command; with neither, tsrun makes up a 12-hex-digit id (printed when detached); "--" then starts the command.
+Flags come before the id: what follows it is the command, with its own flags.
+Flags -e -v -m --cpus --cpu-shares --cpuset-cpus --pids-limit --hostname -w -u and a command change config.json for
+this container only (the bundle's file is not written).`;
 
 /** The flags create and run share. */
 export function createFlags<T>(y: Argv<T>) {
   return y
-    .positional('container-id', { type: 'string', describe: 'unique name of the container', demandOption: true })
+    .positional('container-id', { type: 'string', describe: 'unique name of the container (default: a made-up id)' })
+    .positional('command', { type: 'string', array: true, describe: 'replaces process.args for this container' })
+    .option('name', { type: 'string', describe: 'the container id (then every word after the flags is the command)' })
     .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'bundle directory (holds config.json)' })
     .option('pid-file', { type: 'string', describe: 'write the container process pid to this file' })
     .option('console-socket', { type: 'string', describe: 'AF_UNIX socket that receives the pty master (process.terminal)' })
     .option('preserve-fds', { type: 'number', default: 0, describe: 'pass fds 3 .. 3+N-1 to the container' })
     .option('no-pivot', { type: 'boolean', describe: 'use MS_MOVE + chroot instead of pivot_root' })
-    .option('no-new-keyring', { type: 'boolean', describe: 'keep the caller\'s session keyring' });
+    .option('no-new-keyring', { type: 'boolean', describe: 'keep the caller\'s session keyring' })
+    .option('logs', { type: 'boolean', describe: 'stdout and stderr to a log file in the state dir ("tsrun logs ID" prints it)' })
+    .options(OVERRIDE_OPTIONS)
+    .epilogue(ID_RULE);
 }
 
-export function createOptions(a: CreateArgs) {
+/** The id and whether tsrun made it up. */
+export function containerId(a: CreateArgs): { id: string; generated: boolean } {
+  if (a.name !== undefined && a['container-id'] !== undefined) {
+    throw new UsageError(`give the id once: either --name ${a.name} or the word "${a['container-id']}"`);
+  }
+  const id = a.name ?? a['container-id'];
+  if (id !== undefined) return { id: String(id), generated: false };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return { id: (require('../../runtime/id') as typeof import('../../runtime/id')).generateId(), generated: true };
+}
+
+export function createOptions(a: CreateArgs, id: string, extra: Pick<OverrideFlags, 'tty' | 'consoleSize'> = {}) {
   return {
-    id: a['container-id'],
+    id,
     bundle: a.bundle,
     pidFile: a['pid-file'],
     consoleSocket: a['console-socket'],
     preserveFds: a['preserve-fds'],
     noPivot: a['no-pivot'],
     noNewKeyring: a['no-new-keyring'],
+    logFile: a.logs,
+    override: overrideFrom({
+      env: a.env?.map(String),
+      volume: a.volume?.map(String),
+      memory: a.memory,
+      cpus: a.cpus,
+      'cpu-shares': a['cpu-shares'],
+      'cpuset-cpus': a['cpuset-cpus'],
+      'pids-limit': a['pids-limit'],
+      hostname: a.hostname,
+      cwd: a.cwd,
+      user: a.user,
+      args: trailingCommand(a as never),
+      ...extra,
+    }),
   };
 }
 
 export const command: CommandModule<GlobalArgs, CreateArgs> = {
-  command: 'create <container-id>',
+  command: 'create [container-id] [command..]',
   describe: 'create a container: its process waits for "start"',
   builder: (y) =>
-    createFlags(y).example('$0 create --bundle ./bundles/busybox c1', 'make c1; "tsrun start c1" runs its process') as Argv<CreateArgs>,
+    createFlags(y)
+      .example('$0 create --bundle ./bundles/busybox c1', 'make c1; "tsrun start c1" runs its process')
+      .example('$0 create -b ./bundles/busybox --logs -m 64m c1 sh -c "echo hi"', 'another command, a memory limit, output to "tsrun logs c1"')
+      .example('$0 create -b ./bundles/busybox', 'a made-up id, printed') as Argv<CreateArgs>,
   handler: async (a) => {
+    const { id, generated } = containerId(a);
     const { create } = await import('../../runtime/create');
-    await create(contextFrom(a), createOptions(a));
+    await create(contextFrom(a), createOptions(a, id));
+    if (generated) process.stdout.write(`${id}\n`);
   },
 };

@@ -14,7 +14,9 @@ export const command: CommandModule<GlobalArgs, Args> = {
     y
       .positional('container-id', { type: 'string', demandOption: true })
       .option('force', { alias: 'f', type: 'boolean', describe: 'kill a running container first; no error if it does not exist' })
-      .example('$0 delete -f c1', ''),
+      .example('$0 delete c1', 'remove a stopped (or created) container')
+      .example('$0 rm -f c1', 'kill it first if it runs; no error if it does not exist')
+      .epilogue('"rm" is "delete": without -f a running container is refused (stop it with "tsrun stop ID", or add -f).'),
   handler: async (a) => {
     const { deleteContainer } = await import('../../runtime/delete');
     deleteContainer(contextFrom(a), a['container-id'], a.force);

@@ -1,34 +1,45 @@
 import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../../errors';
 import { contextFrom } from '../context';
-import { trailingCommand } from '../argv';
 import { exit } from '../exit';
-import { createFlags, createOptions, type CreateArgs } from './create';
+import { containerId, createFlags, createOptions, type CreateArgs } from './create';
 
 interface Args extends CreateArgs {
   detach?: boolean;
-  command?: string[];
+  interactive?: boolean;
 }
 
 export const command: CommandModule<CreateArgs, Args> = {
-  command: 'run <container-id> [command..]',
+  command: 'run [container-id] [command..]',
   describe: 'create and start a container; in the foreground, wait and remove it',
   builder: (y) =>
     (createFlags(y) as Argv<CreateArgs>)
-      .positional('command', { type: 'string', array: true, describe: 'replaces process.args for this container' })
-      .option('detach', { alias: 'd', type: 'boolean', describe: 'return once the process runs' })
+      .option('detach', { alias: 'd', type: 'boolean', describe: 'return once the process runs (made-up ids are printed)' })
+      .option('tty', { alias: 't', type: 'boolean', describe: 'give the process a terminal; in the foreground tsrun relays it (no --console-socket needed)' })
+      .option('interactive', { alias: 'i', type: 'boolean', describe: 'with -t: send this terminal\'s input to the process (without -t stdin is always passed)' })
       .example('$0 run -b ./bundles/busybox c1', 'run, print its output, exit with its status')
-      .example('$0 run -b ./bundles/busybox c1 -- echo hi', 'run another command') as Argv<Args>,
+      .example('$0 run -b ./bundles/busybox c1 echo hi', 'run another command (its flags are its own)')
+      .example('$0 run -ti -b ./bundles/busybox -- sh', 'an interactive shell in a container with a made-up id')
+      .example('$0 run -d --logs --name web -b ./bundles/busybox -m 64m -e A=1 httpd -f', 'detached; then "tsrun logs -f web", "tsrun stop web"')
+      .example('$0 run -d -b ./bundles/busybox -v /srv/data:/data:ro', 'detached, a read-only volume; prints the made-up id') as Argv<Args>,
   handler: async (a) => {
+    const { id, generated } = containerId(a);
+    if (a.logs && !a.detach) throw new UsageError('run: --logs is for detached containers: add -d (in the foreground the output is printed)');
+    if (a.tty && a.detach && !a['console-socket']) {
+      throw new UsageError('run: -t with -d needs --console-socket (drop -d to use this terminal, or drop -t and use --logs)');
+    }
+    let consoleSize: { height: number; width: number } | undefined;
+    if (a.tty) {
+      const { winSize } = await import('../../runtime/console');
+      const ws = winSize();
+      if (ws) consoleSize = { height: ws.rows, width: ws.cols };
+    }
     const { run } = await import('../../runtime/run');
-    const cmd = trailingCommand(a);
     exit.code = await run(contextFrom(a), {
-      ...createOptions(a),
+      ...createOptions(a, id, { tty: a.tty, consoleSize }),
       detach: a.detach,
-      override: cmd
-        ? (spec) => {
-            spec.process = { ...(spec.process ?? { user: { uid: 0, gid: 0 }, cwd: '/' }), args: cmd };
-          }
-        : undefined,
+      stdin: !a.tty || !!a.interactive,
     });
+    if (a.detach && generated) process.stdout.write(`${id}\n`);
   },
 };
