@@ -18,14 +18,18 @@ export interface CreateArgs extends GlobalArgs, Omit<OverrideFlags, 'args' | 'tt
   tty?: boolean;
 }
 
-export const ID_RULE = `The container id: the first word after the flags (as runc); with --name ID every word after the flags is the
-command; with neither, tsrun makes up a 12-hex-digit id (printed when detached); "--" then starts the command.
-Flags come before the id: what follows it is the command, with its own flags.
-Flags -e -v -m --cpus --cpu-shares --cpuset-cpus --pids-limit --hostname -w -u and a command change config.json for
-this container only (the bundle's file is not written).`;
+export const ID_RULE = [
+  'Naming the container (flags come first, as in runc; the words after the id are the command):',
+  '  VERB [flags] ID [COMMAND...]          the first word is the id (runc\'s form)',
+  '  VERB [flags] --name ID [COMMAND...]   with --name every word is the command',
+  '  VERB [flags] [-- COMMAND...]          no id: tsrun makes one up (12 hex digits, printed)',
+  '',
+  'Flags -e -v -m --cpus --cpu-shares --cpuset-cpus --pids-limit --hostname -w -u and the command',
+  'change config.json for this container only: the bundle\'s file is never written.',
+].join('\n');
 
 /** The flags create and run share. */
-export function createFlags<T>(y: Argv<T>) {
+export function createFlags<T>(y: Argv<T>, verb: 'run' | 'create') {
   return y
     .positional('container-id', { type: 'string', describe: 'unique name of the container (default: a made-up id)' })
     .positional('command', { type: 'string', array: true, describe: 'replaces process.args for this container' })
@@ -38,7 +42,7 @@ export function createFlags<T>(y: Argv<T>) {
     .option('no-new-keyring', { type: 'boolean', describe: 'keep the caller\'s session keyring' })
     .option('logs', { type: 'boolean', describe: 'stdout and stderr to a log file in the state dir ("tsrun logs ID" prints it)' })
     .options(OVERRIDE_OPTIONS)
-    .epilogue(ID_RULE);
+    .epilogue(ID_RULE.replace(/VERB/g, verb));
 }
 
 /** The id and whether tsrun made it up. */
@@ -83,7 +87,7 @@ export const command: CommandModule<GlobalArgs, CreateArgs> = {
   command: 'create [container-id] [command..]',
   describe: 'create a container: its process waits for "start"',
   builder: (y) =>
-    createFlags(y)
+    createFlags(y, 'create')
       .example('$0 create --bundle ./bundles/busybox c1', 'make c1; "tsrun start c1" runs its process')
       .example('$0 create -b ./bundles/busybox --logs -m 64m c1 sh -c "echo hi"', 'another command, a memory limit, output to "tsrun logs c1"')
       .example('$0 create -b ./bundles/busybox', 'a made-up id, printed') as Argv<CreateArgs>,

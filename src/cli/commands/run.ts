@@ -13,7 +13,7 @@ export const command: CommandModule<CreateArgs, Args> = {
   command: 'run [container-id] [command..]',
   describe: 'create and start a container; in the foreground, wait and remove it',
   builder: (y) =>
-    (createFlags(y) as Argv<CreateArgs>)
+    (createFlags(y, 'run') as Argv<CreateArgs>)
       .option('detach', { alias: 'd', type: 'boolean', describe: 'return once the process runs (made-up ids are printed)' })
       .option('tty', { alias: 't', type: 'boolean', describe: 'give the process a terminal; in the foreground tsrun relays it (no --console-socket needed)' })
       .option('interactive', { alias: 'i', type: 'boolean', describe: 'with -t: send this terminal\'s input to the process (without -t stdin is always passed)' })
