@@ -5,8 +5,16 @@
 // passed on (initially and on every SIGWINCH), the terminal restored when the
 // container exits, on error and on exit.
 import * as net from 'net';
-import * as tty from 'tty';
-import { SystemError } from '../errors';
+import { SystemError, TsrunError } from '../errors';
+
+/** Connects to --console-socket; the shim sends the pty master over it. */
+export function connectConsole(p: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(p);
+    s.once('connect', () => resolve(s));
+    s.once('error', (e) => reject(new TsrunError(`console socket "${p}": ${e.message}`)));
+  });
+}
 
 type SocketMod = typeof import('../sys/socket');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -56,7 +64,8 @@ export interface TerminalRelay {
  * container's terminal gets no input (docker's -t without -i).
  */
 export function attachTerminal(master: number, o: { stdin: boolean }): TerminalRelay {
-  const m = new tty.ReadStream(master);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const m = new (require('tty') as typeof import('tty')).ReadStream(master);
   const stdin = process.stdin;
   const stdout = process.stdout;
   let raw = false;

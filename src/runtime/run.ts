@@ -10,6 +10,24 @@ export const FORWARDED_SIGNALS: NodeJS.Signals[] = [
   'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGALRM', 'SIGPIPE', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR', 'SIGSYS', 'SIGTRAP', 'SIGABRT', 'SIGXCPU', 'SIGXFSZ', 'SIGSTKFLT',
 ] as NodeJS.Signals[];
 
+/** Sends every catchable signal tsrun receives on to pid; returns the undo. */
+export function forwardSignals(pid: number, except: NodeJS.Signals[] = []): () => void {
+  const handlers = FORWARDED_SIGNALS.filter((sig) => !except.includes(sig)).map((sig) => {
+    const h = () => {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return () => {
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
+  };
+}
+
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
   /** with a terminal tsrun relays itself: forward stdin to it (default true; `-t` without `-i` gives false) */
@@ -29,12 +47,17 @@ export async function run(ctx: RuntimeContext, o: RunOptions): Promise<number> {
     throw e;
   }
   const { rec, shim } = created;
+  // Forward from before start: a signal that arrives as the process starts must
+  // reach it, not end tsrun (which would leave the container behind).  With a
+  // pty, the window size goes through TIOCSWINSZ (the kernel signals the container).
+  const unforward = o.detach ? () => {} : forwardSignals(rec.pid, con ? ['SIGWINCH'] : []);
   let relay: TerminalRelay | undefined;
   try {
     if (con) relay = attachTerminal((con as InternalConsole).receiveMaster(), { stdin: o.stdin ?? true });
     start(ctx, o.id);
   } catch (e) {
     relay?.restore();
+    unforward();
     try {
       deleteContainer(ctx, o.id, true);
     } catch (cleanupErr) {
@@ -43,30 +66,13 @@ export async function run(ctx: RuntimeContext, o: RunOptions): Promise<number> {
     throw e;
   }
   if (o.detach) return 0;
-  const forward = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(rec.pid, sig);
-    } catch {
-      /* already gone */
-    }
-  };
-  // with a pty, the window size goes through TIOCSWINSZ (the kernel signals the container)
-  const handlers = FORWARDED_SIGNALS.filter((sig) => !(relay && sig === 'SIGWINCH')).map((sig) => {
-    const h = () => forward(sig);
-    try {
-      process.on(sig, h);
-    } catch {
-      /* not catchable here */
-    }
-    return [sig, h] as const;
-  });
   let code: number;
   try {
     code = await shim.exited;
     await relay?.finish();
   } finally {
     relay?.restore();
-    for (const [sig, h] of handlers) process.removeListener(sig, h);
+    unforward();
   }
   deleteContainer(ctx, o.id, true);
   return code;
