@@ -60,8 +60,9 @@ export function splitCommand(argv: string[]): string[] {
       for (const f of VALUE_FLAGS[verb]) valueFlags.add(f);
       continue;
     }
-    // the container id: everything after it is the command
-    if (i + 1 < argv.length) return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
+    // the container id: everything after it is the command; a "-x" right after
+    // it is a misplaced flag (no command starts with "-"): yargs takes or refuses it
+    if (i + 1 < argv.length && !argv[i + 1].startsWith('-')) return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
     return argv;
   }
   return argv;

@@ -43,7 +43,7 @@ export function loadSpec(bundleDir: string, opts?: ValidateOptions): { spec: Spe
     const e = err as NodeJS.ErrnoException;
     const reason =
       e.code === 'ENOENT'
-        ? 'no such file or directory'
+        ? 'no such file or directory (give the bundle with --bundle DIR; "tsrun spec" writes a config.json)'
         : e.code === 'EACCES'
           ? 'permission denied'
           : e.code === 'EISDIR'

@@ -48,7 +48,7 @@ test('create → created, start → running, kill → stopped, delete → gone',
     w.ok(['delete', 'c1']);
     const st = w.tsrun(['state', 'c1']);
     assert.notEqual(st.code, 0);
-    assert.equal(st.stderr, 'tsrun: container "c1" does not exist\n');
+    assert.equal(st.stderr, `tsrun: container "c1" does not exist (see "tsrun --root ${w.root} list")\n`);
     assert.deepEqual(fs.readdirSync(w.root), []);
   });
 });
@@ -217,7 +217,7 @@ test('errors: bad ids and duplicate ids', () => {
   w.ok(['create', '--bundle', sleeper(), 'dup']);
   const r = w.tsrun(['create', '--bundle', sleeper(), 'dup']);
   assert.notEqual(r.code, 0);
-  assert.equal(r.stderr, 'tsrun: container "dup" already exists\n');
+  assert.equal(r.stderr, `tsrun: container "dup" already exists (pick another id, or remove it: "tsrun --root ${w.root} rm -f ID")\n`);
   assert.equal(w.state('dup').status, 'created', 'the first container is untouched');
   w.ok(['delete', '--force', 'dup']);
 });
@@ -226,9 +226,13 @@ test('errors: unknown flags and commands', () => {
   let r = w.tsrun(['create', '--bundle', sleeper(), 'x', '--nosuch']);
   assert.notEqual(r.code, 0);
   assert.equal(r.stderr, 'tsrun: unknown argument: nosuch (see "tsrun create --help")\n');
-  r = w.tsrun(['create']);
+  // without an id tsrun makes one up; here the bundle (.) has no config.json
+  r = w.tsrun(['create'], { cwd: w.dir });
   assert.notEqual(r.code, 0);
-  assert.equal(r.stderr, 'tsrun: create: missing <container-id> (see "tsrun create --help")\n');
+  assert.equal(r.stderr, `tsrun: ${w.dir}/config.json: no such file or directory (give the bundle with --bundle DIR; "tsrun spec" writes a config.json)\n`);
+  r = w.tsrun(['start']);
+  assert.notEqual(r.code, 0);
+  assert.equal(r.stderr, 'tsrun: start: missing <container-id> (see "tsrun start --help")\n');
   r = w.tsrun(['frobnicate']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /^tsrun: unknown command "frobnicate" \(see "tsrun --help"\)\n$/);
@@ -245,8 +249,11 @@ test('list: table, json and quiet', () => {
     assert.equal(byId.l2.status, 'running');
     assert.deepEqual(w.ok(['list', '-q']).trim().split('\n').sort(), ['l1', 'l2']);
     const table = w.ok(['list']).trim().split('\n');
-    assert.match(table[0], /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
+    assert.match(table[0], /^ID\s+STATUS\s+PID\s+COMMAND\s+IMAGE\s+CREATED$/);
     assert.equal(table.length, 3);
+    const runc = w.ok(['list', '--format', 'runc']).trim().split('\n');
+    assert.match(runc[0], /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
+    assert.equal(runc.length, 3);
   } finally {
     w.ok(['delete', '-f', 'l1']);
     w.ok(['delete', '-f', 'l2']);

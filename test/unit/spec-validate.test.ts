@@ -499,7 +499,7 @@ describe('loadSpec', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'load-'));
     assert.throws(() => loadSpec(dir), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
-      assert.deepEqual(err.problems, [`${dir}/config.json: no such file or directory`]);
+      assert.deepEqual(err.problems, [`${dir}/config.json: no such file or directory (give the bundle with --bundle DIR; "tsrun spec" writes a config.json)`]);
       return true;
     });
   });
