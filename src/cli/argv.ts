@@ -3,7 +3,7 @@
 // flags (`sh -c ...`).  This inserts "--" after the id so yargs leaves them
 // alone.
 
-const GLOBAL_VALUE_FLAGS = ['--root', '--data-dir', '--log', '--log-format', '--rootless'];
+const GLOBAL_VALUE_FLAGS = ['--root', '--data-dir', '--log', '--log-format', '--rootless', '--criu'];
 
 /** Flags that take a value, per verb (the rest are booleans). */
 export const VALUE_FLAGS: Record<string, readonly string[]> = {

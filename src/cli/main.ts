@@ -67,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('debug', { type: 'boolean', describe: 'log debug messages', global: true })
     .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver', global: true })
     .option('rootless', { type: 'string', describe: 'ignored (runc compatibility)', global: true, hidden: true })
+    .option('criu', { type: 'string', describe: 'ignored: no checkpoint/restore (runc compatibility; containerd passes it)', global: true, hidden: true })
     .version(false)
     .option('version', { alias: 'v', type: 'boolean', describe: 'print the version' })
     .strict()
