@@ -59,6 +59,9 @@ export async function main(argv: string[]): Promise<number> {
   argv = splitCommand(argv);
   const parser = yargs(argv)
     .scriptName('tsrun')
+    // runc's flags --no-pivot, --no-new-keyring, --no-new-privs are flags of
+    // their own, not negations of --pivot and --new-keyring
+    .parserConfiguration({ 'boolean-negation': false })
     .usage('tsrun [global options] <command> [options]\n\nAn OCI container runtime.')
     .option('root', { type: 'string', describe: 'directory for container state', default: '/run/tsrun', global: true })
     .option('data-dir', { type: 'string', describe: 'directory for image layers and write layers', default: '/var/lib/tsrun', global: true })
