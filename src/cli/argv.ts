@@ -53,3 +53,23 @@ export function trailingCommand(a: { _: (string | number)[]; command?: (string |
   const cmd = [...(a.command ?? []), ...a._.slice(1)].map(String);
   return cmd.length ? cmd : undefined;
 }
+
+/**
+ * "--resources -" and "--process -" (stdin, as containerd's shim passes them):
+ * yargs takes a lone "-" for a positional, so it is joined to its flag
+ * ("--resources=-").  Only before "--": the command after it is left alone.
+ */
+export function joinStdinValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return [...out, ...argv.slice(i)];
+    if (/^--?[a-zA-Z][\w-]*$/.test(a) && argv[i + 1] === '-') {
+      out.push(`${a}=-`);
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}

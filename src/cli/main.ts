@@ -5,7 +5,7 @@ import { ExitStatus, TsrunError, UsageError } from '../errors';
 import { createLogger } from '../runtime/log';
 import { commands } from './commands';
 import { exit } from './exit';
-import { firstPositional, splitCommand } from './argv';
+import { firstPositional, joinStdinValues, splitCommand } from './argv';
 
 export const VERSION = '0.1.0';
 export const SPEC_VERSION = '1.2.0';
@@ -56,7 +56,7 @@ export function usageMessage(msg: string, argv: string[]): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  argv = splitCommand(argv);
+  argv = joinStdinValues(splitCommand(argv));
   const parser = yargs(argv)
     .scriptName('tsrun')
     // runc's flags --no-pivot, --no-new-keyring, --no-new-privs are flags of
