@@ -16,8 +16,13 @@ export const IMAGE = 'localhost/busybox:latest';
 const baseEnv: NodeJS.ProcessEnv = { ...process.env };
 delete baseEnv.NODE_EXTRA_CA_CERTS;
 
-export function sh(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number; stdio?: any[] } = {}): Result {
+export function sh(
+  cmd: string,
+  args: string[],
+  o: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number; stdio?: any[]; cwd?: string } = {},
+): Result {
   const r = spawnSync(cmd, args, {
+    cwd: o.cwd,
     encoding: 'utf8',
     input: o.input ?? '',
     timeout: o.timeout ?? 60000,
@@ -244,7 +249,8 @@ tsrun = ["${TSRUN}"]
 
   /** podman --runtime <repo>/bin/tsrun ARGS */
   podman(args: string[], o: { input?: string; timeout?: number; stdio?: any[] } = {}): Result {
-    return sh('podman', ['--runtime', TSRUN, ...args], { ...o, env: this.env });
+    // cwd: conmon writes an "oom" file into the cwd it inherits
+    return sh('podman', ['--runtime', TSRUN, ...args], { ...o, env: this.env, cwd: this.dir });
   }
 
   ok(args: string[], o: { input?: string; timeout?: number } = {}): string {
@@ -263,7 +269,7 @@ tsrun = ["${TSRUN}"]
   /** The command line (for a terminal) that runs podman with this environment. */
   commandLine(args: string[]): string {
     const env = Object.entries(this.env).map(([k, v]) => `${k}=${v}`);
-    return ['env', ...env, 'podman', '--runtime', TSRUN, ...args].map(shellQuote).join(' ');
+    return `cd ${shellQuote(this.dir)} && ` + ['env', ...env, 'podman', '--runtime', TSRUN, ...args].map(shellQuote).join(' ');
   }
 
   /** Every container removed, the temp dir and what podman made on the host gone. */
@@ -347,6 +353,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     const child = spawn('containerd', ['--config', path.join(C, 'config.toml')], {
       env: { ...baseEnv, PATH: `${runcDir}:${baseEnv.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
       stdio: ['ignore', log, log],
+      cwd: C,
       detached: true,
     });
     fs.closeSync(log);
@@ -358,7 +365,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
   /** ctr -a SOCK -n tsrun-clients ARGS */
   ctr(args: string[], o: { input?: string; timeout?: number } = {}): Result {
-    return sh('ctr', ['-a', this.sock, '-n', CTR_NAMESPACE, ...args], o);
+    return sh('ctr', ['-a', this.sock, '-n', CTR_NAMESPACE, ...args], { ...o, cwd: this.dir });
   }
 
   ok(args: string[], o: { input?: string; timeout?: number } = {}): string {
@@ -396,10 +403,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
       if (this.pid) {
         try {
           process.kill(this.pid, 'SIGTERM');
-          for (let i = 0; i < 100; i++) {
-            process.kill(this.pid, 0);
-            spawnSync('sleep', ['0.05']);
-          }
+          // our child: once it exits it stays a zombie until the event loop reaps it
+          const alive = () => !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${this.pid}/stat`, 'utf8'));
+          for (let i = 0; i < 100 && alive(); i++) spawnSync('sleep', ['0.05']);
           process.kill(this.pid, 'SIGKILL');
         } catch {
           /* gone */
