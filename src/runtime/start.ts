@@ -32,7 +32,7 @@ export function start(ctx: RuntimeContext, id: string): void {
         }
         if (n === 1) break;
         // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written
-        if (!isAlive(rec.pid, rec.pidStartTime)) throw new SystemError('container process exited before it was started');
+        if (!isAlive(rec.pid, rec.pidStartTime)) throw new SystemError('container process exited before it was started (its stderr says why, e.g. a failed startContainer hook)');
         if (delay) sleepMs(delay);
         delay = Math.min(delay + 1, 10);
       }
