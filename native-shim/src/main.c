@@ -573,6 +573,18 @@ create_main (struct ctx *c)
       snprintf (path, sizeof path, "/proc/%d/oom_score_adj", pid);
       int n = snprintf (val, sizeof val, "%lld", (long long) p->oom_score_adj);
       ret = write_file (path, val, (size_t) n, &err);
+      if (ret < 0 && (err.errnum == EACCES || err.errnum == EPERM))
+        {
+          /* the kernel refuses values below the current one without CAP_SYS_RESOURCE */
+          char *cur = read_file ("/proc/self/oom_score_adj", NULL);
+          int e = err.errnum;
+          if (cur)
+            cur[strcspn (cur, "\n")] = 0;
+          shim_fail (&err, e, "oom_score_adj", path,
+                     "oomScoreAdj %lld: lowering it below the runtime's own (%s) needs CAP_SYS_RESOURCE: %s",
+                     (long long) p->oom_score_adj, cur ? cur : "?", strerror (e));
+          free (cur);
+        }
       if (ret < 0)
         return p_fail (c, pid, &err);
     }
