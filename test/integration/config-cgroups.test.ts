@@ -183,6 +183,33 @@ if (INNER) {
     for (const c of ctrls) assert.ok(!fs.existsSync(hostDir(c, id)), `${c} cgroup removed`);
   });
 
+  test('blockIO throttles and device rules on this host (v1 devices.allow/deny, linux.devices allowed)', { skip: !v1 ? 'v1/hybrid host only' : false }, () => {
+    const id = 'devio';
+    const blk = fs.readdirSync('/sys/block').map((d) => fs.readFileSync(`/sys/block/${d}/dev`, 'utf8').trim())[0];
+    const [major, minor] = blk.split(':').map(Number);
+    const b = bundle(w, id, (s) => {
+      s.process!.args = ['sleep', '1000'];
+      s.linux!.devices = [{ path: '/dev/extra-urandom', type: 'c', major: 1, minor: 9, fileMode: 0o666 }];
+      s.linux!.resources = {
+        devices: [{ allow: false, type: 'c', major: 1, minor: 7, access: 'rwm' }],
+        blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 1048576 }], throttleWriteIOPSDevice: [{ major, minor, rate: 100 }] },
+      };
+    });
+    w.ok(['run', '--detach', '--bundle', b, id]);
+    const out = w.tsrun(['exec', id, 'sh', '-c', 'head -c1 /dev/full; echo full=$?; head -c1 /dev/zero | wc -c; head -c4 /dev/extra-urandom | wc -c']);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /\/dev\/full: Operation not permitted/);
+    assert.match(out.stdout, /^full=1$/m);
+    assert.deepEqual(out.stdout.trim().split('\n').slice(1), ['1', '4']);
+    const list = fs.readFileSync(path.join(hostDir('devices', id), 'devices.list'), 'utf8');
+    assert.doesNotMatch(list, /^a /m, 'not everything allowed');
+    assert.doesNotMatch(list, /^c 1:7 /m, '/dev/full denied');
+    assert.match(list, /^c 1:9 rwm$/m, 'linux.devices node allowed');
+    assert.equal(fs.readFileSync(path.join(hostDir('blkio', id), 'blkio.throttle.read_bps_device'), 'utf8').trim(), `${blk} 1048576`);
+    assert.equal(fs.readFileSync(path.join(hostDir('blkio', id), 'blkio.throttle.write_iops_device'), 'utf8').trim(), `${blk} 100`);
+    w.ok(['delete', '--force', id]);
+  });
+
   test('--systemd-cgroup and "slice:prefix:name" cgroupsPath: a clear "needs systemd" error, nothing left', () => {
     const b = bundle(w, 'sd', () => {});
     const r = w.tsrun(['--systemd-cgroup', 'run', '--bundle', b, 'sd', 'echo', 'should-not-run']);
