@@ -31,8 +31,13 @@ export function start(ctx: RuntimeContext, id: string): void {
           if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
         }
         if (n === 1) break;
-        // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written
-        if (!isAlive(rec.pid, rec.pidStartTime)) throw new SystemError('container process exited before it was started');
+        // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written.
+        // A quick process may write, exec and exit between the read above and this
+        // check: the byte then waits in the fifo, read it once more before failing.
+        if (!isAlive(rec.pid, rec.pidStartTime)) {
+          if (readByteOnce(fd, buf)) break;
+          throw new SystemError('container process exited before it was started (its stderr says why, e.g. a failed startContainer hook)');
+        }
         if (delay) sleepMs(delay);
         delay = Math.min(delay + 1, 10);
       }
@@ -48,5 +53,13 @@ export function start(ctx: RuntimeContext, id: string): void {
     }
   } finally {
     lock.release();
+  }
+}
+
+function readByteOnce(fd: number, buf: Buffer): boolean {
+  try {
+    return fs.readSync(fd, buf, 0, 1, null) === 1;
+  } catch {
+    return false;
   }
 }
