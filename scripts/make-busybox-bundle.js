@@ -14,8 +14,17 @@ if (!busybox) {
   console.error('make-busybox-bundle: busybox not found (apt-get install busybox-static)');
   process.exit(1);
 }
-const info = execFileSync('file', ['-L', busybox], { encoding: 'utf8' });
-if (!/statically linked|static-pie/.test(info)) {
+// statically linked = an ELF without a PT_INTERP (dynamic loader) program header
+function isStatic(file) {
+  const b = fs.readFileSync(file);
+  if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) return false; // ELF64
+  const phoff = Number(b.readBigUInt64LE(0x20));
+  const phentsize = b.readUInt16LE(0x36);
+  const phnum = b.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) if (b.readUInt32LE(phoff + i * phentsize) === 3 /* PT_INTERP */) return false;
+  return true;
+}
+if (!isStatic(busybox)) {
   console.error(`make-busybox-bundle: ${busybox} is not statically linked (apt-get install busybox-static)`);
   process.exit(1);
 }

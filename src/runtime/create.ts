@@ -2,7 +2,7 @@
 // recording in state.json what exists so that a failure here, or a crash
 // (delete --force later), can remove exactly what was made.
 import * as fs from 'fs';
-import * as net from 'net';
+import type * as net from 'net';
 import * as path from 'path';
 import { destroyCgroup, procsFiles, setupCgroup } from '../cgroups';
 import { SystemError, TsrunError, withCleanupErrors } from '../errors';
@@ -13,6 +13,7 @@ import { loadSpec } from '../spec/validate';
 import type { RuntimeContext } from './context';
 import { runHooks } from './hooks';
 import { validateId } from './id';
+import { connectConsole } from './console';
 import { shimPath } from './paths';
 import { isAlive, readProcStat, waitForExit } from './proc';
 import { ociState, rfc3339Now, type ContainerRecord } from './record';
@@ -38,13 +39,6 @@ export interface Created {
   shim: ShimRun;
 }
 
-function connectConsole(p: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(p);
-    s.once('connect', () => resolve(s));
-    s.once('error', (e) => reject(new TsrunError(`console socket "${p}": ${e.message}`)));
-  });
-}
 
 export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Created> {
   const id = validateId(o.id);

@@ -1,7 +1,6 @@
 // exec: run another process in a running container, through the shim's
 // exec mode (it joins the init's namespaces and cgroup).
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { procsFiles } from '../cgroups';
 import { ConfigError, StateError, TsrunError } from '../errors';
@@ -12,6 +11,7 @@ import type { Process } from '../spec/types';
 import { validateProcessFile } from '../spec/validate';
 import type { RuntimeContext } from './context';
 import { statusOf, store } from './container';
+import { connectConsole } from './console';
 import { shimPath } from './paths';
 import { writeFileAtomic } from './store';
 import { FORWARDED_SIGNALS } from './run';
@@ -93,13 +93,6 @@ export function buildProcess(base: Process | undefined, o: ExecOptions): Process
   return p;
 }
 
-function connectConsole(p: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(p);
-    s.once('connect', () => resolve(s));
-    s.once('error', (e) => reject(new TsrunError(`console socket "${p}": ${e.message}`)));
-  });
-}
 
 /** Returns the exit code: the process's in the foreground, 0 with detach. */
 export async function exec(ctx: RuntimeContext, o: ExecOptions): Promise<number> {

@@ -39,17 +39,32 @@ export class World {
     return ['--root', this.root, '--data-dir', this.dataDir, ...a];
   }
 
-  /** Runs tsrun synchronously. */
+  /**
+   * Runs tsrun synchronously.  Its stdout and stderr go to files, not pipes: a
+   * detached container inherits them (as from runc), and a pipe would keep
+   * spawnSync waiting for as long as the container lives.
+   */
   tsrun(args: string[], opts: { input?: string; timeout?: number; cwd?: string } = {}): Result {
-    return result(
-      spawnSync(TSRUN, this.args(args), {
+    const out = path.join(this.dir, `.out-${process.pid}`);
+    const err = path.join(this.dir, `.err-${process.pid}`);
+    const o = fs.openSync(out, 'w+');
+    const e = fs.openSync(err, 'w+');
+    try {
+      const r = spawnSync(TSRUN, this.args(args), {
         encoding: 'utf8',
         input: opts.input ?? '',
         timeout: opts.timeout ?? 30000,
         env,
         cwd: opts.cwd,
-      }),
-    );
+        stdio: ['pipe', o, e],
+      });
+      return result({ ...r, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') });
+    } finally {
+      fs.closeSync(o);
+      fs.closeSync(e);
+      fs.rmSync(out, { force: true });
+      fs.rmSync(err, { force: true });
+    }
   }
 
   /** Runs tsrun and fails the test with its stderr unless it exits 0. */
