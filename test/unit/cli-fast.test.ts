@@ -1,6 +1,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFast } from '../../src/cli/fast';
+import { buildParser } from '../../src/cli/main';
+import { commands } from '../../src/cli/commands';
+import { splitCommand, trailingCommand } from '../../src/cli/argv';
+
+/** What yargs hands the verb's handler for argv: its kebab-case keys (aliases and camelCase dropped). */
+async function viaYargs(argv: string[]): Promise<Record<string, unknown>> {
+  let got: Record<string, unknown> | undefined;
+  const cmds = commands.map((c) => ({ ...c, handler: (a: Record<string, unknown>) => void (got = a) }));
+  await buildParser(splitCommand(argv), cmds).parseAsync(splitCommand(argv));
+  assert.ok(got, `yargs called no handler for ${JSON.stringify(argv)}`);
+  return normalize(got);
+}
+
+function normalize(a: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const aliases = new Set(['b', 'f', 'a', 'd', 'v', 'h', '$0', '_', 'command']);
+  for (const [k, v] of Object.entries(a)) {
+    if (aliases.has(k) || /[A-Z]/.test(k) || v === undefined) continue;
+    out[k] = v;
+  }
+  const cmd = trailingCommand(a as never);
+  if (cmd) out.command = cmd;
+  out.verb = String((a._ as unknown[])[0]);
+  return out;
+}
 
 const defaults = { root: '/run/tsrun', 'data-dir': '/var/lib/tsrun', 'log-format': 'text' };
 
@@ -47,8 +72,11 @@ test('fast path: everything else goes to yargs (its messages stay the same)', ()
     ['--root', '-x', 'state', 'c1'],
     ['--log-format', 'xml', 'state', 'c1'], // not a choice
     ['--debug=false', 'state', 'c1'],
-    ['create', 'c1'],
-    ['run', 'c1'],
+    ['create', 'c1', 'c2'],
+    ['create', '--preserve-fds', 'x', 'c1'],
+    ['create', '--no-pivot', 'c1'],
+    ['run', '--bundle'],
+    ['run', '--', 'c1'],
     ['list'],
     ['foo'],
     ['stat', 'c1'],
@@ -56,4 +84,31 @@ test('fast path: everything else goes to yargs (its messages stay the same)', ()
     ['constructor', 'c1'],
   ];
   for (const argv of fallBack) assert.equal(parseFast(argv), undefined, JSON.stringify(argv));
+});
+
+test('fast path and yargs hand the handler the same arguments', async () => {
+  const lines = [
+    ['state', 'c1'],
+    ['--root', '/r', 'start', 'c1'],
+    ['--root=/r', '--log', '/l', '--log-format=json', '--systemd-cgroup', 'kill', 'c1', 'KILL'],
+    ['kill', '-a', 'c1'],
+    ['delete', 'c1', '-f'],
+    ['rm', '--force', 'c1'],
+    ['--debug', 'state', 'c1', '--root', '/r', '--data-dir', '/d', '--rootless', 'true'],
+    ['--root', '/run/x', '--log', '/tmp/l', '--log-format', 'json', 'delete', '--force', 'abc'],
+    ['create', 'c1'],
+    ['--root', '/r', 'create', '--bundle', '/b', '--pid-file', '/p', '--console-socket', '/s', '--preserve-fds', '2', 'c1'],
+    ['create', '-b', '/b', 'c1', '--preserve-fds=3'],
+    ['create', 'c1', '--bundle=/b'],
+    ['run', '-b', '/b', 'c1'],
+    ['run', '-d', '--bundle', '/b', '--pid-file', '/p', 'c1'],
+    ['run', '-b', '/b', 'c1', 'sh', '-c', 'echo hi; exit 3'],
+    ['run', '-b', '/b', 'c1', 'ls', '--root', '-d'],
+  ];
+  for (const argv of lines) {
+    const fast = parseFast(argv);
+    assert.ok(fast, `the fast path takes ${JSON.stringify(argv)}`);
+    const mine = normalize(fast.args);
+    assert.deepEqual({ ...mine, verb: mine.verb === 'rm' ? 'delete' : mine.verb }, { ...(await viaYargs(argv)), verb: fast.verb }, JSON.stringify(argv));
+  }
 });
