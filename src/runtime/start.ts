@@ -32,7 +32,17 @@ export function start(ctx: RuntimeContext, id: string): void {
         }
         if (n === 1) break;
         // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written
-        if (!isAlive(rec.pid, rec.pidStartTime)) throw new SystemError('container process exited before it was started');
+        if (!isAlive(rec.pid, rec.pidStartTime)) {
+          // a short-lived process may have written its byte and exited since the read above
+          let last = 0;
+          try {
+            last = fs.readSync(fd, buf, 0, 1, null);
+          } catch {
+            last = 0;
+          }
+          if (last === 1) break;
+          throw new SystemError('container process exited before it was started');
+        }
         if (delay) sleepMs(delay);
         delay = Math.min(delay + 1, 10);
       }
