@@ -86,6 +86,7 @@ import json, sys
 spec = json.load(open(sys.argv[1]))
 spec['root']['path'] = sys.argv[3]
 spec['process']['args'] = ['true']
+spec['ociVersion'] = '1.0.2'  # crun 1.8 refuses 1.2.0
 if sys.argv[4] == 'small':
     spec['linux'].setdefault('resources', {})['memory'] = {'limit': 512 * 1024}
 if sys.argv[4].startswith('layers:'):
@@ -105,7 +106,8 @@ unshare -m bash "$0" --inner crun crun "$w" || echo "bench: crun failed" >&2
 # 6. image layers: a second container from an unpacked image vs a plain rootfs;
 #    the first unpack (fresh data dir) vs tar -x of the same file
 tar -C "$rootfs" -cf "$w/busybox.tar" .
-tar -C /usr -cf "$w/big.tar" include share/perl 2>/dev/null || tar -C /usr -cf "$w/big.tar" include
+# a bigger layer: the busybox rootfs plus /usr/include/linux (~1000 small files)
+tar -cf "$w/big.tar" -C "$rootfs" . -C /usr/include linux
 mkbundle "$w/img" "layers:$w/busybox.tar"
 mkbundle "$w/bigimg" "layers:$w/big.tar"
 ts=$top/bin/tsrun
@@ -117,7 +119,7 @@ hf=(hyperfine -N --style none)
   "$ts --root $w/root-img --data-dir $w/data-big run --bundle $w/bigimg b1" >/dev/null
 $ts --root "$w/root-img" --data-dir "$w/data-big" run --bundle "$w/bigimg" b0 >/dev/null
 "${hf[@]}" -r 5 --warmup 1 --export-json "$w/out/img.bigwarm.json" "$ts --root $w/root-img --data-dir $w/data-big run --bundle $w/bigimg b2" >/dev/null
-"${hf[@]}" -r 5 --warmup 1 --prepare "rm -rf $w/x; mkdir $w/x" --export-json "$w/out/img.tar.json" "tar -xf $w/big.tar -C $w/x" >/dev/null
+"${hf[@]}" -r 5 --warmup 1 --prepare "bash -c 'rm -rf $w/x; mkdir $w/x'" --export-json "$w/out/img.tar.json" "tar -xf $w/big.tar -C $w/x" >/dev/null
 nodecmd=$(command -v node)
 "${hf[@]}" -w 2 -r $((RUNS * 2)) --export-json "$w/out/node.json" "$nodecmd -e 0" >/dev/null
 
