@@ -60,9 +60,9 @@ bundle-busybox: build
 	$(NODE) scripts/make-busybox-bundle.js bundles/busybox
 
 demo: bundle-busybox
-	@echo "--- tsrun run --bundle bundles/busybox demo"
+	@echo "--- tsrun run --bundle bundles/busybox demo   (layers: bundles/busybox/busybox.tar, data dir /var/lib/tsrun)"
 	./bin/tsrun --root /run/tsrun-demo run --bundle bundles/busybox demo-$$$$ \
-	  sh -c 'echo "hostname: $$(hostname)"; echo "ps inside the container:"; ps; echo "mounts: $$(wc -l < /proc/self/mountinfo)"'
+	  sh -c 'echo "hostname: $$(hostname)"; echo "root: $$(grep " / / " /proc/self/mountinfo | sed "s/.* - \([a-z]*\) .*/\1/")"; echo "ps inside the container:"; ps; echo "mounts: $$(wc -l < /proc/self/mountinfo)"'
 
 # ---- tests ------------------------------------------------------------------
 TEST_FILES = $(shell find build/test -name '*.test.js' | sort)

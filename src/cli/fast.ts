@@ -26,17 +26,25 @@ interface VerbShape {
 const CREATE_STRINGS = { '--bundle': 'bundle', '-b': 'bundle', '--pid-file': 'pid-file', '--console-socket': 'console-socket' };
 const CREATE_NUMBERS = { '--preserve-fds': 'preserve-fds' };
 const CREATE_DEFAULTS = { bundle: '.', 'preserve-fds': 0 };
+const CREATE_BOOLEANS = { '--no-pivot': 'no-pivot', '--no-new-keyring': 'no-new-keyring' };
 const DELETE: VerbShape = { required: ['container-id'], optional: [], booleans: { '--force': 'force', '-f': 'force' } };
 
 const VERBS: Record<string, VerbShape> = {
-  create: { required: ['container-id'], optional: [], strings: CREATE_STRINGS, numbers: CREATE_NUMBERS, defaults: CREATE_DEFAULTS },
+  create: {
+    required: ['container-id'],
+    optional: [],
+    strings: CREATE_STRINGS,
+    numbers: CREATE_NUMBERS,
+    booleans: CREATE_BOOLEANS,
+    defaults: CREATE_DEFAULTS,
+  },
   run: {
     required: ['container-id'],
     optional: [],
     rest: 'command',
     strings: CREATE_STRINGS,
     numbers: CREATE_NUMBERS,
-    booleans: { '--detach': 'detach', '-d': 'detach' },
+    booleans: { ...CREATE_BOOLEANS, '--detach': 'detach', '-d': 'detach' },
     defaults: CREATE_DEFAULTS,
   },
   state: { required: ['container-id'], optional: [] },
@@ -52,6 +60,7 @@ const GLOBAL_STRINGS: Record<string, string> = {
   '--log': 'log',
   '--log-format': 'log-format',
   '--rootless': 'rootless',
+  '--criu': 'criu',
 };
 const GLOBAL_BOOLEANS: Record<string, string> = { '--debug': 'debug', '--systemd-cgroup': 'systemd-cgroup' };
 const GLOBAL_DEFAULTS = { root: '/run/tsrun', 'data-dir': '/var/lib/tsrun', 'log-format': 'text' };

@@ -6,7 +6,7 @@ import { ExitStatus, TsrunError, UsageError } from '../errors';
 import { createLogger } from '../runtime/log';
 import { commands } from './commands';
 import { exit } from './exit';
-import { firstPositional, splitCommand } from './argv';
+import { firstPositional, joinStdinValues, splitCommand } from './argv';
 import { parseFast } from './fast';
 
 export const VERSION = '0.1.0';
@@ -57,13 +57,16 @@ export function usageMessage(msg: string, argv: string[]): string {
   return `${msg.charAt(0).toLowerCase()}${msg.slice(1)} ${help}`;
 }
 
-/** The yargs parser of the whole CLI over argv (already through splitCommand). */
+/** The yargs parser of the whole CLI over argv (already through splitCommand and joinStdinValues). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function buildParser(argv: string[], cmds: CommandModule<any, any>[] = commands) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const yargs = require('yargs/yargs') as typeof YargsFactory;
   const parser = yargs(argv)
     .scriptName('tsrun')
+    // runc's flags --no-pivot, --no-new-keyring, --no-new-privs are flags of
+    // their own, not negations of --pivot and --new-keyring
+    .parserConfiguration({ 'boolean-negation': false })
     .usage('tsrun [global options] <command> [options]\n\nAn OCI container runtime.')
     .option('root', { type: 'string', describe: 'directory for container state', default: '/run/tsrun', global: true })
     .option('data-dir', { type: 'string', describe: 'directory for image layers and write layers', default: '/var/lib/tsrun', global: true })
@@ -72,6 +75,7 @@ export function buildParser(argv: string[], cmds: CommandModule<any, any>[] = co
     .option('debug', { type: 'boolean', describe: 'log debug messages', global: true })
     .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver', global: true })
     .option('rootless', { type: 'string', describe: 'ignored (runc compatibility)', global: true, hidden: true })
+    .option('criu', { type: 'string', describe: 'ignored: no checkpoint/restore (runc compatibility; containerd passes it)', global: true, hidden: true })
     .version(false)
     .option('version', { alias: 'v', type: 'boolean', describe: 'print the version' })
     .strict()
@@ -95,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     await c.handler(fast.args as never);
     return exit.code;
   }
-  argv = splitCommand(argv);
+  argv = joinStdinValues(splitCommand(argv));
   const parser = buildParser(argv);
   parser.middleware((a) => {
     if (a.version && a._.length === 0) {

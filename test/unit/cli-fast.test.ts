@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { parseFast } from '../../src/cli/fast';
 import { buildParser } from '../../src/cli/main';
 import { commands } from '../../src/cli/commands';
-import { splitCommand, trailingCommand } from '../../src/cli/argv';
+import { joinStdinValues, splitCommand, trailingCommand } from '../../src/cli/argv';
 
 /** What yargs hands the verb's handler for argv: its kebab-case keys (aliases and camelCase dropped). */
 async function viaYargs(argv: string[]): Promise<Record<string, unknown>> {
   let got: Record<string, unknown> | undefined;
   const cmds = commands.map((c) => ({ ...c, handler: (a: Record<string, unknown>) => void (got = a) }));
-  await buildParser(splitCommand(argv), cmds).parseAsync(splitCommand(argv));
+  const split = joinStdinValues(splitCommand(argv));
+  await buildParser(split, cmds).parseAsync(split);
   assert.ok(got, `yargs called no handler for ${JSON.stringify(argv)}`);
   return normalize(got);
 }
@@ -74,13 +75,14 @@ test('fast path: everything else goes to yargs (its messages stay the same)', ()
     ['--debug=false', 'state', 'c1'],
     ['create', 'c1', 'c2'],
     ['create', '--preserve-fds', 'x', 'c1'],
-    ['create', '--no-pivot', 'c1'],
     ['run', '--bundle'],
     ['run', '--', 'c1'],
     ['list'],
     ['foo'],
     ['stat', 'c1'],
     ['kill', 'c1', '-9'],
+    ['create', '--pid-file', '-', 'c1'], // "-" goes through joinStdinValues
+    ['create', '--no-pivot=true', 'c1'],
     ['constructor', 'c1'],
   ];
   for (const argv of fallBack) assert.equal(parseFast(argv), undefined, JSON.stringify(argv));
@@ -104,6 +106,8 @@ test('fast path and yargs hand the handler the same arguments', async () => {
     ['run', '-d', '--bundle', '/b', '--pid-file', '/p', 'c1'],
     ['run', '-b', '/b', 'c1', 'sh', '-c', 'echo hi; exit 3'],
     ['run', '-b', '/b', 'c1', 'ls', '--root', '-d'],
+    ['--criu', '/usr/sbin/criu', 'create', '--no-pivot', '--no-new-keyring', 'c1'],
+    ['run', '--no-pivot', '-d', 'c1'],
   ];
   for (const argv of lines) {
     const fast = parseFast(argv);
