@@ -3,7 +3,7 @@
 // flags (`sh -c ...`).  This inserts "--" after the id so yargs leaves them
 // alone.
 
-const GLOBAL_VALUE_FLAGS = ['--root', '--data-dir', '--log', '--log-format', '--rootless'];
+const GLOBAL_VALUE_FLAGS = ['--root', '--data-dir', '--log', '--log-format', '--rootless', '--criu'];
 
 /** run/create flags that change config.json for one container (src/cli/overrides.ts) and take a value. */
 const OVERRIDE_VALUE_FLAGS = [
@@ -60,9 +60,12 @@ export function splitCommand(argv: string[]): string[] {
       for (const f of VALUE_FLAGS[verb]) valueFlags.add(f);
       continue;
     }
-    // the container id: everything after it is the command; a "-x" right after
-    // it is a misplaced flag (no command starts with "-"): yargs takes or refuses it
-    if (i + 1 < argv.length && !argv[i + 1].startsWith('-')) return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
+    // the container id: everything after it is the command (run: flags included,
+    // runc's rule, as src/cli/fast.ts has it).  For create, which had no command
+    // before, a "-x" right after the id is a misplaced flag: yargs takes or refuses it.
+    if (i + 1 < argv.length && !(verb === 'create' && argv[i + 1].startsWith('-'))) {
+      return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
+    }
     return argv;
   }
   return argv;
@@ -72,4 +75,24 @@ export function splitCommand(argv: string[]): string[] {
 export function trailingCommand(a: { _: (string | number)[]; command?: (string | number)[] }): string[] | undefined {
   const cmd = [...(a.command ?? []), ...a._.slice(1)].map(String);
   return cmd.length ? cmd : undefined;
+}
+
+/**
+ * "--resources -" and "--process -" (stdin, as containerd's shim passes them):
+ * yargs takes a lone "-" for a positional, so it is joined to its flag
+ * ("--resources=-").  Only before "--": the command after it is left alone.
+ */
+export function joinStdinValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return [...out, ...argv.slice(i)];
+    if (/^--?[a-zA-Z][\w-]*$/.test(a) && argv[i + 1] === '-') {
+      out.push(`${a}=-`);
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
 }

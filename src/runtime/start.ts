@@ -31,16 +31,12 @@ export function start(ctx: RuntimeContext, id: string): void {
           if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
         }
         if (n === 1) break;
-        // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written
+        // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written.
+        // A quick process may write, exec and exit between the read above and this
+        // check: the byte then waits in the fifo, read it once more before failing.
         if (!isAlive(rec.pid, rec.pidStartTime)) {
-          // it may have written the byte and exited (a short command) since our read
-          try {
-            n = fs.readSync(fd, buf, 0, 1, null);
-          } catch {
-            n = -1;
-          }
-          if (n === 1) break;
-          throw new SystemError('container process exited before it was started');
+          if (readByteOnce(fd, buf)) break;
+          throw new SystemError('container process exited before it was started (its stderr says why, e.g. a failed startContainer hook)');
         }
         if (delay) sleepMs(delay);
         delay = Math.min(delay + 1, 10);
@@ -57,5 +53,13 @@ export function start(ctx: RuntimeContext, id: string): void {
     }
   } finally {
     lock.release();
+  }
+}
+
+function readByteOnce(fd: number, buf: Buffer): boolean {
+  try {
+    return fs.readSync(fd, buf, 0, 1, null) === 1;
+  } catch {
+    return false;
   }
 }

@@ -19,8 +19,9 @@ test('splitCommand: with --name every word is the command; "--" or nothing leave
   assert.deepEqual(splitCommand(['run', '--name=web', 'echo', 'hi']), ['run', '--name=web', '--', 'echo', 'hi']);
   assert.deepEqual(splitCommand(['run', '-ti', '--', 'sh']), ['run', '-ti', '--', 'sh']);
   assert.deepEqual(splitCommand(['run', '-d', '-b', 'B']), ['run', '-d', '-b', 'B']);
-  // a flag right after the id is a misplaced flag, not a command (yargs takes or refuses it)
-  assert.deepEqual(splitCommand(['run', 'c1', '-d']), ['run', 'c1', '-d']);
+  // run: runc's rule, what follows the id is the command even if it starts with "-";
+  // create: a flag right after the id is a misplaced flag (yargs takes or refuses it)
+  assert.deepEqual(splitCommand(['run', 'c1', '-d']), ['run', 'c1', '--', '-d']);
   assert.deepEqual(splitCommand(['create', 'c1', '--nosuch']), ['create', 'c1', '--nosuch']);
   // after the command's first word everything is the command's
   assert.deepEqual(splitCommand(['run', 'c1', 'ls', '--name', 'x']), ['run', 'c1', '--', 'ls', '--name', 'x']);

@@ -1,0 +1,168 @@
+#!/bin/bash
+# make bench: tsrun against runc and crun, side by side in one run, on the
+# same busybox bundle running `true` (issue 6).  Prints one table: the median
+# per runtime and tsrun/runc, plus the memory figures.  A script, not a test.
+#   BENCH_RUNS=15 (runs per timed scenario), BENCH_SEQ=100, BENCH_PAR=20
+# crun refuses hybrid cgroups: its scenarios run in a private mount namespace
+# with a plain cgroup2 mount on /sys/fs/cgroup (this script re-runs itself
+# there with --inner crun).
+set -euo pipefail
+unset NODE_EXTRA_CA_CERTS # adds ~70 ms to every node start
+top=$(cd "$(dirname "$0")/.." && pwd)
+RUNS=${BENCH_RUNS:-15}
+SEQ=${BENCH_SEQ:-100}
+PAR=${BENCH_PAR:-20}
+
+# ---- one runtime's scenarios (called for tsrun, runc, and crun in its namespace)
+scenarios() {
+  local rt=$1 cmd=$2 w=$3
+  local root=$w/root-$rt out=$w/out
+  mkdir -p "$root"
+  local hf=(hyperfine -N --style none)
+  # 1. run
+  "${hf[@]}" -w 2 -r "$RUNS" --export-json "$out/$rt.run.json" "$cmd --root $root run --bundle $w/true r1" >/dev/null
+  # 2. create + start + wait + delete (bash runs the four calls, for every runtime alike)
+  "${hf[@]}" -w 2 -r "$RUNS" --export-json "$out/$rt.cycle.json" "bash $top/scripts/bench-cycle.sh '$cmd' $root $w/true c1" >/dev/null
+  # 3. SEQ sequential runs; SEQ runs PAR at a time
+  "${hf[@]}" -r 3 --export-json "$out/$rt.seq.json" \
+    "bash -c 'for i in \$(seq $SEQ); do $cmd --root $root run --bundle $w/true s\$i; done'" >/dev/null
+  "${hf[@]}" -r 3 --export-json "$out/$rt.par.json" \
+    "bash -c 'seq $SEQ | xargs -P $PAR -I{} $cmd --root $root run --bundle $w/true p{}'" >/dev/null
+  # 4. fixed cost of one call: state of a created container
+  $cmd --root "$root" create --bundle "$w/true" st1
+  "${hf[@]}" -w 2 -r $((RUNS * 2)) --export-json "$out/$rt.state.json" "$cmd --root $root state st1" >/dev/null
+  # 5. memory: every process of the created container on the host (RSS and PSS)
+  local pid
+  pid=$($cmd --root "$root" state st1 | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+  local pids="$pid $(ps -o pid= --ppid "$pid" 2>/dev/null | tr '\n' ' ')"
+  local rss=0 pss=0 p
+  for p in $pids; do
+    rss=$((rss + $(awk '/^Rss:/ {print $2}' /proc/$p/smaps_rollup)))
+    pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)))
+  done
+  echo "$rss $pss $(echo $pids | wc -w)" >"$out/$rt.mem"
+  $cmd --root "$root" delete --force st1 >/dev/null 2>&1 || true
+  # 5b. a 512 KiB memory limit, running true
+  if $cmd --root "$root" run --bundle "$w/small" m1 >"$out/$rt.small.log" 2>&1; then echo ok >"$out/$rt.small"; else echo "fails (exit $?)" >"$out/$rt.small"; fi
+  $cmd --root "$root" delete --force m1 >/dev/null 2>&1 || true
+}
+
+if [ "${1:-}" = --inner ]; then
+  # in the private mount namespace: a plain cgroup2 hierarchy for crun
+  mount --make-rprivate /
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup
+  scenarios "$2" "$3" "$4"
+  exit 0
+fi
+
+# ---- set up --------------------------------------------------------------------
+missing=$(for p in hyperfine runc crun; do command -v $p >/dev/null || echo $p; done)
+if [ -n "$missing" ]; then
+  echo "bench: installing $missing" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+make -s -C "$top/native-shim" >/dev/null
+(cd "$top" && node scripts/build.js)
+[ -x "$top/bundles/busybox/rootfs/bin/busybox" ] || node "$top/scripts/make-busybox-bundle.js" "$top/bundles/busybox" >/dev/null
+
+w=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
+cleanup() {
+  for r in tsrun runc; do
+    for id in $(ls "$w/root-$r" 2>/dev/null); do
+      case $r in tsrun) "$top/bin/tsrun" --root "$w/root-$r" delete --force "$id" ;; runc) runc --root "$w/root-$r" delete --force "$id" ;; esac >/dev/null 2>&1 || true
+    done
+  done
+  umount -l "$w"/data-*/* 2>/dev/null || true
+  rm -rf "$w"
+}
+trap cleanup EXIT
+[ -n "${BENCH_DEBUG:-}" ] && set -x
+mkdir -p "$w/out"
+rootfs=$top/bundles/busybox/rootfs
+mkbundle() { # dir, jq-less edit of the busybox config with python
+  mkdir -p "$1"
+  python3 - "$top/bundles/busybox/config.json" "$1/config.json" "$rootfs" "$2" <<'EOF'
+import json, sys
+spec = json.load(open(sys.argv[1]))
+spec['root']['path'] = sys.argv[3]
+spec['process']['args'] = ['true']
+spec['ociVersion'] = '1.0.2'  # crun 1.8 refuses 1.2.0
+if sys.argv[4] == 'small':
+    spec['linux'].setdefault('resources', {})['memory'] = {'limit': 512 * 1024}
+if sys.argv[4].startswith('layers:'):
+    spec['root']['path'] = 'rootfs'
+    spec['tsrun'] = {'layers': [sys.argv[4][7:]]}
+json.dump(spec, open(sys.argv[2], 'w'), indent=1)
+EOF
+}
+mkbundle "$w/true" plain
+mkbundle "$w/small" small
+
+echo "bench: tsrun, runc, crun; $RUNS runs per scenario, $SEQ containers sequential and $PAR at a time" >&2
+scenarios tsrun "$top/bin/tsrun" "$w"
+scenarios runc runc "$w"
+unshare -m bash "$0" --inner crun crun "$w" || echo "bench: crun failed" >&2
+
+# 6. image layers: a second container from an unpacked image vs a plain rootfs;
+#    the first unpack (fresh data dir) vs tar -x of the same file
+tar -C "$rootfs" -cf "$w/busybox.tar" .
+# a bigger layer: the busybox rootfs plus /usr/include/linux (~1000 small files)
+tar -cf "$w/big.tar" -C "$rootfs" . -C /usr/include linux
+mkbundle "$w/img" "layers:$w/busybox.tar"
+mkbundle "$w/bigimg" "layers:$w/big.tar"
+ts=$top/bin/tsrun
+$ts --root "$w/root-img" --data-dir "$w/data-img" run --bundle "$w/img" warm >/dev/null
+hf=(hyperfine -N --style none)
+"${hf[@]}" -w 2 -r "$RUNS" --export-json "$w/out/img.warm.json" "$ts --root $w/root-img --data-dir $w/data-img run --bundle $w/img i1" >/dev/null
+"${hf[@]}" -w 2 -r "$RUNS" --export-json "$w/out/img.plain.json" "$ts --root $w/root-img --data-dir $w/data-img run --bundle $w/true i2" >/dev/null
+"${hf[@]}" -r 5 --warmup 1 --prepare "rm -rf $w/data-big" --export-json "$w/out/img.first.json" \
+  "$ts --root $w/root-img --data-dir $w/data-big run --bundle $w/bigimg b1" >/dev/null
+$ts --root "$w/root-img" --data-dir "$w/data-big" run --bundle "$w/bigimg" b0 >/dev/null
+"${hf[@]}" -r 5 --warmup 1 --export-json "$w/out/img.bigwarm.json" "$ts --root $w/root-img --data-dir $w/data-big run --bundle $w/bigimg b2" >/dev/null
+"${hf[@]}" -r 5 --warmup 1 --prepare "bash -c 'rm -rf $w/x; mkdir $w/x'" --export-json "$w/out/img.tar.json" "tar -xf $w/big.tar -C $w/x" >/dev/null
+nodecmd=$(command -v node)
+"${hf[@]}" -w 2 -r $((RUNS * 2)) --export-json "$w/out/node.json" "$nodecmd -e 0" >/dev/null
+
+# ---- the table -----------------------------------------------------------------------
+python3 - "$w/out" "$SEQ" "$PAR" "$(du -sh "$w/big.tar" | cut -f1)" <<'EOF'
+import json, os, sys
+out, seq, par, bigsize = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+def med(name):
+    p = os.path.join(out, name + '.json')
+    if not os.path.exists(p): return None
+    return json.load(open(p))['results'][0]['median'] * 1000
+def txt(name):
+    p = os.path.join(out, name)
+    return open(p).read().strip() if os.path.exists(p) else '-'
+def ms(v): return '-' if v is None else ('%.0f ms' % v if v >= 100 else '%.1f ms' % v)
+rows = [('run (`true`)', 'run'), ('create+start+wait+delete', 'cycle'),
+        ('%s sequential runs (total)' % seq, 'seq'), ('%s runs, %s at a time (total)' % (seq, par), 'par'),
+        ('state of a created container', 'state')]
+print('| scenario | tsrun | runc | crun | tsrun/runc |')
+print('|---|---:|---:|---:|---:|')
+for label, key in rows:
+    t, r, c = med('tsrun.' + key), med('runc.' + key), med('crun.' + key)
+    ratio = '%.2f' % (t / r) if t and r else '-'
+    print('| %s | %s | %s | %s | %s |' % (label, ms(t), ms(r), ms(c), ratio))
+n = med('node')
+print('| `node -e 0` (reference for state) | %s | | | |' % ms(n))
+def mem(rt):
+    v = txt(rt + '.mem').split()
+    return ('%d KiB RSS / %d KiB PSS (%s proc)' % (int(v[0]), int(v[1]), v[2])) if len(v) == 3 else '-'
+print('| memory of a created container | %s | %s | %s | |' % (mem('tsrun'), mem('runc'), mem('crun')))
+print('| 512 KiB memory limit, `true` | %s | %s | %s | |' % (txt('tsrun.small'), txt('runc.small'), txt('crun.small')))
+print()
+print('| image layers (tsrun) | median |')
+print('|---|---:|')
+w, p = med('img.warm'), med('img.plain')
+print('| run from an unpacked image (busybox layer) | %s |' % ms(w))
+print('| run on a plain rootfs | %s |' % ms(p))
+f, bw, t = med('img.first'), med('img.bigwarm'), med('img.tar')
+print('| first unpack of a %s layer (first run - warm run) | %s |' % (bigsize, ms(f - bw if f and bw else None)))
+print('| `tar -x` of the same file | %s |' % ms(t))
+if f and bw and t: print('| unpack / tar -x | %.2f |' % ((f - bw) / t))
+print()
+print('state - node -e 0: %.1f ms' % ((med('tsrun.state') or 0) - (n or 0)))
+EOF
+echo
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024) " MiB"}' /proc/meminfo), kernel $(uname -r), node $(node --version), runc $(runc --version | awk 'NR==1{print $3}'), crun $(crun --version | awk 'NR==1{print $3}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
