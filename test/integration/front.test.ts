@@ -283,7 +283,7 @@ test('run -ti: an interactive shell runs commands, follows resizes, exits with t
     const before = path.join(w.dir, 'stty.before');
     const afterF = path.join(w.dir, 'stty.after');
     const cmd = [TSRUN, ...w.args(['run', '-ti', '-b', B, '--name', 'tty1', '--', 'sh'])].map((a) => `'${a}'`).join(' ');
-    t.type(`unset NODE_EXTRA_CA_CERTS; stty -g > ${before}; ${cmd}; echo "exit=$?"; stty -g > ${afterF}; echo DONE`);
+    t.type(`unset NODE_EXTRA_CA_CERTS; stty -g > ${before}; ${cmd}; echo "exit=$?"; stty -g > ${afterF}; echo DO""NE`);
     await t.waitScreen(/^\/ # ?$/m, 'the prompt');
     t.type('echo hello-$((6*7)); stty size; tty');
     await t.waitScreen(/^hello-42\n30 100\n\/dev\/pts\/\d+$/m, 'the output and the size');
@@ -324,7 +324,7 @@ test('exec -ti: a shell in a running container, terminal restored', { skip: !has
     const before = path.join(w.dir, 'stty2.before');
     const afterF = path.join(w.dir, 'stty2.after');
     const cmd = [TSRUN, ...w.args(['exec', '-ti', 'tty2', 'sh'])].map((a) => `'${a}'`).join(' ');
-    t.type(`unset NODE_EXTRA_CA_CERTS; stty -g > ${before}; ${cmd}; echo "exit=$?"; stty -g > ${afterF}; echo DONE`);
+    t.type(`unset NODE_EXTRA_CA_CERTS; stty -g > ${before}; ${cmd}; echo "exit=$?"; stty -g > ${afterF}; echo DO""NE`);
     await t.waitScreen(/^\/ # ?$/m, 'the prompt');
     t.type('stty size; ps | grep -c "[s]leep 1000"');
     await t.waitScreen(/^25 90\n1$/m, 'size and the container\'s process');
