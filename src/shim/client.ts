@@ -15,6 +15,10 @@ export interface ShimOptions {
   preserveFds?: number;
   /** a connected console socket, given to the shim as an fd (its number is in consoleSocketFd()) */
   consoleSocket?: net.Socket;
+  /** environment of the shim (default: empty) */
+  env?: NodeJS.ProcessEnv;
+  /** called once the shim process is spawned, before the plan is sent */
+  onSpawn?: () => void;
   /** called as soon as the container process exists */
   onPid?: (pid: number) => void;
   /** called at MSG_HOOKS; throwing aborts the create */
@@ -54,7 +58,7 @@ export function runShim(o: ShimOptions): Promise<ShimRun> {
   return new Promise<ShimRun>((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(o.shim, [o.mode, String(fds.ctl)], { stdio, env: {} });
+      child = spawn(o.shim, [o.mode, String(fds.ctl)], { stdio, env: o.env ?? {} });
     } catch (e) {
       reject(new TsrunError(`start shim "${o.shim}": ${(e as Error).message}`));
       return;
@@ -134,6 +138,7 @@ export function runShim(o: ShimOptions): Promise<ShimRun> {
         fail(new SystemError(`container process exited before it was ready (shim exit status ${code})`)),
       );
     });
+    o.onSpawn?.();
     ctl.write(encodeFrame(MSG.PLAN, o.plan));
   });
 }
