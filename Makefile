@@ -23,12 +23,17 @@ apt-deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-npm-deps: node_modules/.package-lock.json
-
-node_modules/.package-lock.json: package.json $(wildcard package-lock.json)
-	npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true
-	@test -d node_modules/yargs || { echo "npm ci failed"; exit 1; }
-	@touch $@
+# npm ci only when node_modules does not match package-lock.json (by content, not
+# mtime: a fresh checkout must not reinstall what is there)
+npm-deps:
+	@want=$$(sha256sum package-lock.json | cut -d' ' -f1); \
+	have=$$(cat node_modules/.tsrun-lock 2>/dev/null); \
+	if [ "$$want" != "$$have" ] || [ ! -d node_modules/yargs ]; then \
+	  echo "npm ci"; \
+	  npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true; \
+	  test -d node_modules/yargs || { echo "npm ci failed"; exit 1; }; \
+	  echo "$$want" > node_modules/.tsrun-lock; \
+	fi
 
 # ---- build ------------------------------------------------------------------
 build: deps shim ts
@@ -42,11 +47,11 @@ TEST_SOURCES := $(shell find test -name '*.ts' 2>/dev/null)
 ts: dist/tsrun.js build/.tsc
 
 # the CLI: one bundled file with the ajv validators generated at build time
-dist/tsrun.js: $(TS_SOURCES) $(TEST_SOURCES) node_modules/.package-lock.json
+dist/tsrun.js: $(TS_SOURCES) $(TEST_SOURCES) package-lock.json | npm-deps
 	$(NODE) scripts/build.js
 
 # the type check (scripts/build.js also bundles the tests into build/test)
-build/.tsc: $(TS_SOURCES) $(TEST_SOURCES) tsconfig.json node_modules/.package-lock.json dist/tsrun.js
+build/.tsc: $(TS_SOURCES) $(TEST_SOURCES) tsconfig.json dist/tsrun.js
 	npx tsc -p tsconfig.json --noEmit
 	@mkdir -p build && touch $@
 
@@ -55,9 +60,9 @@ bundle-busybox: build
 	$(NODE) scripts/make-busybox-bundle.js bundles/busybox
 
 demo: bundle-busybox
-	@echo "--- tsrun run --bundle bundles/busybox demo"
+	@echo "--- tsrun run --bundle bundles/busybox demo   (layers: bundles/busybox/busybox.tar, data dir /var/lib/tsrun)"
 	./bin/tsrun --root /run/tsrun-demo run --bundle bundles/busybox demo-$$$$ \
-	  sh -c 'echo "hostname: $$(hostname)"; echo "ps inside the container:"; ps; echo "mounts: $$(wc -l < /proc/self/mountinfo)"'
+	  sh -c 'echo "hostname: $$(hostname)"; echo "root: $$(grep " / / " /proc/self/mountinfo | sed "s/.* - \([a-z]*\) .*/\1/")"; echo "ps inside the container:"; ps; echo "mounts: $$(wc -l < /proc/self/mountinfo)"'
 
 # ---- tests ------------------------------------------------------------------
 TEST_FILES = $(shell find build/test -name '*.test.js' | sort)

@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// Makes bundles/busybox/rootfs from the host's static busybox (Debian's
+// Makes the busybox bundle from the host's static busybox (Debian's
 // busybox-static): the binary, its applet links, /etc/passwd and friends.
-// bundles/busybox/config.json is part of the repository.
+//   bundles/busybox/busybox.tar  the image: one layer, deterministic (entries
+//                                sorted, numeric owners 0:0, fixed mtimes), so
+//                                its digest only changes with the busybox binary
+//   bundles/busybox/rootfs/      the same tree as a directory (tests use it
+//                                as root.path directly, without layers)
+// bundles/busybox/config.json is part of the repository: "tsrun": {"layers": ["busybox.tar"]}.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -9,6 +14,7 @@ const { execFileSync } = require('child_process');
 
 const bundle = path.resolve(process.argv[2] || 'bundles/busybox');
 const rootfs = path.join(bundle, 'rootfs');
+const image = path.join(bundle, 'busybox.tar');
 const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
 if (!busybox) {
   console.error('make-busybox-bundle: busybox not found (apt-get install busybox-static)');
@@ -28,18 +34,18 @@ if (!isStatic(busybox)) {
   console.error(`make-busybox-bundle: ${busybox} is not statically linked (apt-get install busybox-static)`);
   process.exit(1);
 }
+const VERSION = 2; // bump when the tree below changes
 const stamp = path.join(bundle, '.rootfs-from');
-const want = `${busybox} ${fs.statSync(busybox).mtimeMs}`;
-if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want && fs.existsSync(path.join(rootfs, 'bin/busybox'))) process.exit(0);
+const want = `${busybox} ${fs.statSync(busybox).mtimeMs} v${VERSION}`;
+const upToDate = () =>
+  fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want && fs.existsSync(path.join(rootfs, 'bin/busybox')) && fs.existsSync(image);
+if (upToDate()) process.exit(0);
 
 fs.rmSync(rootfs, { recursive: true, force: true });
-for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'run', 'var/tmp', 'home']) {
-  fs.mkdirSync(path.join(rootfs, d), { recursive: true });
-}
-fs.chmodSync(path.join(rootfs, 'tmp'), 0o1777);
-fs.chmodSync(path.join(rootfs, 'var/tmp'), 0o1777);
+fs.rmSync(stamp, { force: true });
+const dirs = ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'run', 'var/tmp', 'home'];
+for (const d of dirs) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
 fs.copyFileSync(busybox, path.join(rootfs, 'bin/busybox'));
-fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
 const applets = execFileSync(busybox, ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 for (const a of applets) {
   const p = path.join(rootfs, a);
@@ -53,5 +59,33 @@ etc('hostname', 'busybox\n');
 etc('hosts', '127.0.0.1 localhost\n');
 etc('resolv.conf', '');
 etc('nsswitch.conf', 'hosts: files\n');
+
+// modes independent of the umask: dirs 0755 (tmp 1777), files 0644, busybox 0755
+(function fix(d) {
+  fs.chmodSync(d, 0o755);
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) fix(p);
+    else if (e.isFile()) fs.chmodSync(p, 0o644);
+  }
+})(rootfs);
+fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+fs.chmodSync(path.join(rootfs, 'tmp'), 0o1777);
+fs.chmodSync(path.join(rootfs, 'var/tmp'), 0o1777);
+
+// the image tar: GNU tar, deterministic; written next to it, then renamed
+const tmp = `${image}.${process.pid}.tmp`;
+try {
+  execFileSync('tar', [
+    '--sort=name', '--format=gnu', '--numeric-owner', '--owner=0', '--group=0',
+    '--mtime=@946684800', '--no-acls', '--no-xattrs', '--no-selinux',
+    '-C', rootfs, '-cf', tmp, '.',
+  ], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, LC_ALL: 'C' } });
+  fs.renameSync(tmp, image);
+} catch (e) {
+  fs.rmSync(tmp, { force: true });
+  throw e;
+}
 fs.writeFileSync(stamp, want);
-console.log(`bundle: ${bundle} (rootfs from ${busybox}, ${applets.length} applets)`);
+const digest = require('crypto').createHash('sha256').update(fs.readFileSync(image)).digest('hex');
+console.log(`bundle: ${bundle} (busybox.tar sha256:${digest.slice(0, 12)}, rootfs from ${busybox}, ${applets.length} applets)`);

@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
+
+const TOP = path.resolve(__dirname, '..', '..');
 
 test('no mounts, state dirs, cgroups or processes are left after the suite', () => {
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => /tsrun/.test(l));
@@ -13,7 +16,8 @@ test('no mounts, state dirs, cgroups or processes are left after the suite', () 
   assert.deepEqual(tmp, [], 'test worlds in the temp dir');
   let procs = '';
   try {
-    procs = execFileSync('pgrep', ['-a', '-f', 'tsrun-shim'], { encoding: 'utf8' });
+    // this checkout's shim (its argv[0] survives the re-exec from a memfd)
+    procs = execFileSync('pgrep', ['-a', '-f', `^${path.join(TOP, 'native-shim/build/tsrun-shim')}`], { encoding: 'utf8' });
   } catch {
     procs = '';
   }

@@ -3,6 +3,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../errors';
+import type { Volume } from '../spec/volume';
 import type { LayerRef } from './store';
 
 export interface ContainerStorage {
@@ -123,26 +124,8 @@ export function removeContainerStorage(dataDir: string, id: string): void {
 
 // ---- volumes ----------------------------------------------------------------
 
-export interface Volume {
-  source: string;
-  destination: string;
-  readonly: boolean;
-}
-
-/** "HOST:CONTAINER[:ro|rw]" -> Volume; a ConfigError naming the entry otherwise. */
-export function parseVolume(entry: string): Volume {
-  const bad = (why: string) => new ConfigError([`tsrun.volumes: "${entry}": ${why}`]);
-  const parts = entry.split(':');
-  if (parts.length < 2 || parts.length > 3) throw bad('expected HOST:CONTAINER[:ro]');
-  const [source, destination, opt] = parts;
-  if (!source) throw bad('empty host path');
-  if (!destination) throw bad('empty container path');
-  if (!path.isAbsolute(source)) throw bad('host path must be absolute');
-  if (!destination.startsWith('/')) throw bad('container path must be absolute');
-  if (destination.split('/').includes('..')) throw bad('container path must not contain ".."');
-  if (parts.length === 3 && opt !== 'ro' && opt !== 'rw') throw bad(`unknown option "${opt}"`);
-  return { source: path.normalize(source), destination: path.posix.normalize(destination), readonly: opt === 'ro' };
-}
+export type { Volume } from '../spec/volume';
+export { parseVolume } from '../spec/volume';
 
 function isWhiteout(st: fs.Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;

@@ -14,7 +14,7 @@ import { statusOf, store } from './container';
 import { connectConsole } from './console';
 import { shimPath } from './paths';
 import { writeFileAtomic } from './store';
-import { FORWARDED_SIGNALS } from './run';
+import { forwardSignals } from './run';
 
 export interface ExecOptions {
   id: string;
@@ -120,18 +120,8 @@ export async function exec(ctx: RuntimeContext, o: ExecOptions): Promise<number>
     await shim.exited;
     return 0;
   }
-  const handlers = FORWARDED_SIGNALS.map((sig) => {
-    const h = () => {
-      try {
-        process.kill(shim.pid, sig);
-      } catch {
-        /* gone */
-      }
-    };
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
+  const unforward = forwardSignals(shim.pid);
   const code = await shim.exited;
-  for (const [sig, h] of handlers) process.removeListener(sig, h);
+  unforward();
   return code;
 }

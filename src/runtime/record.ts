@@ -24,7 +24,7 @@ export interface ContainerRecord {
   dataDir?: string;
   /** digests of the image layers the container uses */
   layers?: string[];
-  /** first layer source as given, for `list` */
+  /** the image, for `list`: the tsrun.layers entry as given (the top one, "+N" when it sits on N more) */
   image?: string;
   /** process.args, for `list` */
   args?: string[];

@@ -84,7 +84,7 @@ export async function prepareRootfs(
 
   const dataDir = path.resolve(ctx.dataDir);
   const sources = ext.layers!.map((e) => img.parseLayerSource(e, bundle));
-  rec.image = ext.layers![0];
+  rec.image = imageLabel(ext.layers!);
   // Held until the layer list is on disk under the container: prune (exclusive) cannot
   // remove a layer between ensureLayers and the moment this container claims it.
   const unlock = img.lockStore(dataDir, 'shared');
@@ -109,6 +109,16 @@ export async function prepareRootfs(
   } finally {
     unlock();
   }
+}
+
+/**
+ * What `list` shows as the image: the layers entry as written in config.json
+ * (a path relative to the bundle, or absolute, with its ":tag"); with several
+ * layers the top one and how many it sits on ("app.tar +1").
+ */
+export function imageLabel(layers: string[]): string {
+  const top = layers[layers.length - 1];
+  return layers.length > 1 ? `${top} +${layers.length - 1}` : top;
 }
 
 /** Removes the write layer and any mount tsrun made for the container (idempotent). Volumes and layers stay.

@@ -8,8 +8,9 @@ export function parseSignal(s: string | number | undefined, fallback = 'SIGTERM'
   const v = s === undefined || s === '' ? fallback : String(s);
   if (/^\d+$/.test(v)) {
     const n = Number(v);
-    if (n >= 1 && n <= 64) return n;
-    throw new UsageError(`invalid signal "${v}": not between 1 and 64`);
+    // 0 only checks that the process exists (runc accepts it too)
+    if (n >= 0 && n <= 64) return n;
+    throw new UsageError(`invalid signal "${v}": not between 0 and 64`);
   }
   let name = v.toUpperCase();
   if (!name.startsWith('SIG')) name = `SIG${name}`;

@@ -16,6 +16,9 @@ import * as path from 'path';
 import { ConfigError } from '../errors';
 import { validateConfig, validateProcess, validateResources, type SchemaError } from './generated/validate-config';
 import type { Process, Resources, Spec } from './types';
+import { parseVolume, VolumeError } from './volume';
+
+export { parseVolume };
 
 const FILE = 'config.json';
 
@@ -87,26 +90,6 @@ export function validateSpec(spec: unknown, bundleDir: string, opts: ValidateOpt
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return spec as Spec;
-}
-
-/**
- * Parses a tsrun volume "HOST:CONTAINER[:ro|:rw]". Both paths must be absolute.
- * Throws Error whose message is the reason.
- */
-export function parseVolume(s: string): { source: string; destination: string; readonly: boolean } {
-  const parts = s.split(':');
-  if (parts.length < 2 || parts.length > 3) throw new Error('expected HOST:CONTAINER[:ro|:rw]');
-  const [source, destination, option] = parts;
-  if (source === '') throw new Error('empty host path');
-  if (destination === '') throw new Error('empty container path');
-  if (!source.startsWith('/')) throw new Error(`host path "${source}" must be absolute`);
-  if (!destination.startsWith('/')) throw new Error(`container path "${destination}" must be absolute`);
-  let readonly = false;
-  if (option !== undefined) {
-    if (option === 'ro') readonly = true;
-    else if (option !== 'rw') throw new Error(`unknown option "${option}" (expected ro or rw)`);
-  }
-  return { source: path.posix.normalize(source), destination: path.posix.normalize(destination), readonly };
 }
 
 /**
@@ -410,7 +393,7 @@ function checkTsrun(spec: Record<string, any>, add: Add): void {
     try {
       parseVolume(v);
     } catch (err) {
-      add(ptr('tsrun', 'volumes', i), `volume ${show(v)}: ${(err as Error).message}`);
+      add(ptr('tsrun', 'volumes', i), `volume ${show(v)}: ${err instanceof VolumeError ? err.reason : (err as Error).message}`);
     }
   });
 }

@@ -9,6 +9,8 @@ export const TOP = path.resolve(__dirname, '..', '..', '..');
 export const TSRUN = path.join(TOP, 'bin', 'tsrun');
 export const BUSYBOX_BUNDLE = path.join(TOP, 'bundles', 'busybox');
 export const BUSYBOX_ROOTFS = path.join(BUSYBOX_BUNDLE, 'rootfs');
+/** The busybox image (one deterministic layer tar) the default bundle runs on. */
+export const BUSYBOX_IMAGE = path.join(BUSYBOX_BUNDLE, 'busybox.tar');
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
@@ -111,12 +113,31 @@ export class World {
     return JSON.parse(this.ok(['state', id]));
   }
 
-  /** A bundle dir whose config.json is the busybox one changed by `edit`; the rootfs is shared, read-only use. */
+  /**
+   * A bundle dir whose config.json is the busybox one changed by `edit`; no
+   * layers: root.path is the shared busybox rootfs dir (fast; read-only use).
+   */
   bundle(edit: (spec: any) => void = () => {}, name = 'bundle'): string {
+    return this.writeBundle(name, (spec) => {
+      delete spec.tsrun;
+      spec.root.path = BUSYBOX_ROOTFS;
+      edit(spec);
+    });
+  }
+
+  /** A bundle on the busybox image (tsrun.layers): each container gets its own write layer in this world's data dir. */
+  layered(edit: (spec: any) => void = () => {}, name = 'layered'): string {
+    return this.writeBundle(name, (spec) => {
+      spec.tsrun = { layers: [BUSYBOX_IMAGE] };
+      spec.root = { path: 'rootfs', readonly: false };
+      edit(spec);
+    });
+  }
+
+  private writeBundle(name: string, edit: (spec: any) => void): string {
     const b = path.join(this.dir, name);
     fs.mkdirSync(b, { recursive: true });
     const spec = JSON.parse(fs.readFileSync(path.join(BUSYBOX_BUNDLE, 'config.json'), 'utf8'));
-    spec.root.path = BUSYBOX_ROOTFS;
     edit(spec);
     fs.writeFileSync(path.join(b, 'config.json'), JSON.stringify(spec, null, 2));
     return b;

@@ -103,7 +103,7 @@ test('prepareRootfs: layers -> write layer + overlay plan + volume binds; releas
 
 test('prepareRootfs: a bad volume is a config error before anything is made', async () => {
   const { dir, spec } = bundle('b3', { layers: ['../busybox.tar'], volumes: ['relative:/x'] });
-  await assert.rejects(prepareRootfs(ctx, 'r3', spec, dir, record('r3', dir)), /tsrun\.volumes: "relative:\/x": host path must be absolute/);
+  await assert.rejects(prepareRootfs(ctx, 'r3', spec, dir, record('r3', dir)), /tsrun\.volumes: "relative:\/x": host path "relative" must be absolute/);
   assert.ok(!fs.existsSync(path.join(w.dataDir, 'containers', 'r3')));
 });
 

@@ -82,7 +82,12 @@ test('run in the foreground returns the exit code and removes the container', ()
 test('run: 128+N when the process is killed by signal N', async () => {
   // (pid 1 of a pid namespace ignores signals sent from inside it: kill it from the host)
   const child = w.spawn(['run', '--bundle', w.bundle(), 'r2', 'sleep', '100']);
-  await waitFor(() => w.tsrun(['state', 'r2']).stdout.includes('"running"'), 10000, 'running');
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  await waitFor(() => exited || w.tsrun(['state', 'r2']).stdout.includes('"running"'), 10000, 'running');
+  assert.ok(!exited, `run exited early: ${err}`);
   w.ok(['kill', 'r2', 'KILL']);
   const code = await new Promise((r) => child.on('exit', r));
   assert.equal(code, 137);

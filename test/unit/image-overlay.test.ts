@@ -82,8 +82,9 @@ test('parseVolume: HOST:CONTAINER[:ro]; config errors name the entry', () => {
     ['a', /"a": expected HOST:CONTAINER/],
     [':b', /":b": empty host path/],
     ['a:', /"a:": empty container path/],
-    ['rel:/b', /"rel:\/b": host path must be absolute/],
-    ['/a:b', /container path must be absolute/],
+    ['rel:/b', /"rel:\/b": host path "rel" must be absolute/],
+    ['/a:/b/../c', /container path "\/b\/..\/c" must not contain ".."/],
+    ['/a:b', /container path "b" must be absolute/],
     ['/a:/b:rx', /"\/a:\/b:rx": unknown option "rx"/],
     ['/a:/b:ro:x', /expected HOST:CONTAINER/],
   ] as [string, RegExp][])

@@ -480,7 +480,7 @@ describe('parseVolume', () => {
   ];
   for (const [input, reason] of bad) {
     test(`rejects ${JSON.stringify(input)}`, () => {
-      assert.throws(() => parseVolume(input), { message: reason });
+      assert.throws(() => parseVolume(input), { reason, message: `tsrun.volumes: ${JSON.stringify(input)}: ${reason}` });
     });
   }
 });
