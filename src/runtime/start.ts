@@ -23,16 +23,23 @@ export function start(ctx: RuntimeContext, id: string): void {
     try {
       const buf = Buffer.alloc(1);
       let delay = 0;
-      for (;;) {
-        let n = -1;
+      const readByte = (): number => {
         try {
-          n = fs.readSync(fd, buf, 0, 1, null);
+          return fs.readSync(fd, buf, 0, 1, null);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+          return -1;
         }
-        if (n === 1) break;
-        // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written
-        if (!isAlive(rec.pid, rec.pidStartTime)) throw new SystemError('container process exited before it was started');
+      };
+      for (;;) {
+        if (readByte() === 1) break;
+        // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written.
+        // A process that wrote its byte and exited at once (`exit 2`) was started: read
+        // once more after seeing it gone, the byte waits in the fifo.
+        if (!isAlive(rec.pid, rec.pidStartTime)) {
+          if (readByte() === 1) break;
+          throw new SystemError('container process exited before it was started');
+        }
         if (delay) sleepMs(delay);
         delay = Math.min(delay + 1, 10);
       }
