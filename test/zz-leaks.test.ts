@@ -10,7 +10,9 @@ import * as path from 'path';
 const TOP = path.resolve(__dirname, '..', '..');
 
 test('no mounts, state dirs, cgroups or processes are left after the suite', () => {
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => /tsrun/.test(l));
+  // under scripts/run-tests.js the temp dir is this run's own: what another checkout mounts is not ours
+  const ours = (l: string) => os.tmpdir() === '/tmp' || l.includes(os.tmpdir()) || l.includes(TOP);
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => /tsrun/.test(l) && ours(l));
   assert.deepEqual(mounts, [], 'mounts');
   const tmp = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('tsrun-test'));
   assert.deepEqual(tmp, [], 'test worlds in the temp dir');
@@ -38,4 +40,24 @@ test('no mounts, state dirs, cgroups or processes are left after the suite', () 
     }
   }
   assert.deepEqual(cgroups, [], 'container cgroups');
+});
+
+test('no tsrun processes of this checkout and no write layers of test worlds are left', () => {
+  let procs = '';
+  try {
+    procs = execFileSync('pgrep', ['-a', '-f', `${path.join(TOP, 'dist', 'tsrun.js')}|${path.join(TOP, 'bin', 'tsrun')}`], { encoding: 'utf8' });
+  } catch {
+    procs = '';
+  }
+  assert.equal(procs.trim(), '', 'tsrun processes (a hung create, run or exec)');
+  // write layers in the default data dir owned by a test world's --root
+  const dir = '/var/lib/tsrun/containers';
+  const layers = (fs.existsSync(dir) ? fs.readdirSync(dir) : []).filter((id) => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(dir, id, 'owner'), 'utf8')).root.startsWith(os.tmpdir());
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(layers, [], 'write layers of test containers');
 });
