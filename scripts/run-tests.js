@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the test suite with node's test runner: unit tests, then integration
-// tests, then the leak check (test/zz-leaks.test.ts) last, in one run so that
+// Runs the test suite with node's test runner: a snapshot of the machine
+// (test/aa-leaks-baseline.test.ts), unit tests, integration tests, then the
+// leak check (test/zz-leaks.test.ts) last, in one run so that
 // the runner prints one summary.  `node scripts/run-tests.js unit` runs only
 // the unit tests.
 'use strict';
@@ -19,9 +20,10 @@ function find(dir) {
 }
 const unit = find(path.join(top, 'build/test/unit'));
 const integration = find(path.join(top, 'build/test/integration'));
+const baseline = path.join(top, 'build/test/aa-leaks-baseline.test.js');
 const leaks = path.join(top, 'build/test/zz-leaks.test.js');
 let files = which === 'unit' ? unit : which === 'integration' ? integration : [...unit, ...integration];
-if (which !== 'unit' && fs.existsSync(leaks)) files.push(leaks);
+if (which !== 'unit') files = [baseline, ...files, leaks];
 if (process.argv.length > 3) files = process.argv.slice(3);
 
 const env = { ...process.env };

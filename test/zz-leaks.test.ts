@@ -1,45 +1,21 @@
 // Runs last (scripts/run-tests.js): after the whole suite, nothing of tsrun's
-// may remain on the machine.
+// that this run made may remain on the machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-
-const TOP = path.resolve(__dirname, '..', '..');
+import { added, BASELINE, snapshot, TOP, type Snapshot } from './helpers/leaks';
 
 test('no mounts, state dirs, cgroups or processes are left after the suite', () => {
-  // under scripts/run-tests.js the temp dir is this run's own: what another checkout mounts is not ours
-  const ours = (l: string) => os.tmpdir() === '/tmp' || l.includes(os.tmpdir()) || l.includes(TOP);
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => /tsrun/.test(l) && ours(l));
-  assert.deepEqual(mounts, [], 'mounts');
-  const tmp = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('tsrun-test'));
-  assert.deepEqual(tmp, [], 'test worlds in the temp dir');
-  let procs = '';
-  try {
-    // this checkout's shim (its argv[0] survives the re-exec from a memfd)
-    procs = execFileSync('pgrep', ['-a', '-f', `^${path.join(TOP, 'native-shim/build/tsrun-shim')}`], { encoding: 'utf8' });
-  } catch {
-    procs = '';
-  }
-  assert.equal(procs.trim(), '', 'shim processes');
-  const cgroups: string[] = [];
-  for (const c of fs.readdirSync('/sys/fs/cgroup')) {
-    const d = `/sys/fs/cgroup/${c}`;
-    try {
-      // the shared parent "tsrun" may stay (as runc leaves its parents); container cgroups may not
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        if (!e.isDirectory()) continue;
-        const sub = fs.readdirSync(`${d}/${e.name}`, { withFileTypes: true }).filter((x) => x.isDirectory());
-        if (/tsrun/.test(e.name)) cgroups.push(...sub.map((x) => `${d}/${e.name}/${x.name}`));
-        else cgroups.push(...sub.filter((x) => /tsrun/.test(x.name)).map((x) => `${d}/${e.name}/${x.name}`));
-      }
-    } catch {
-      /* not a hierarchy */
-    }
-  }
-  assert.deepEqual(cgroups, [], 'container cgroups');
+  const empty: Snapshot = { mounts: [], tmp: [], procs: [], cgroups: [] };
+  const before: Snapshot = fs.existsSync(BASELINE) ? JSON.parse(fs.readFileSync(BASELINE, 'utf8')) : empty;
+  const left = added(before, snapshot());
+  assert.deepEqual(left.mounts, [], 'mounts');
+  assert.deepEqual(left.tmp, [], 'test worlds in the temp dir');
+  assert.deepEqual(left.procs, [], 'shim processes');
+  assert.deepEqual(left.cgroups, [], 'container cgroups');
 });
 
 test('no tsrun processes of this checkout and no write layers of test worlds are left', () => {

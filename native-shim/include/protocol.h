@@ -20,6 +20,12 @@
  *                                     namespaces exist, rootfs not yet pivoted;
  *                                     TS runs prestart + createRuntime hooks)
  *   TS  -> shim  MSG_CONTINUE | MSG_ABORT
+ *                                    (MSG_CONTINUE may carry PLAN_HOOK_STATE
+ *                                     and PLAN_HOOK_STATE_START: the state
+ *                                     JSON, now with the pid, for the hooks
+ *                                     the shim runs; TS sets SYNC_HOOKS when
+ *                                     there are createContainer/startContainer
+ *                                     hooks so that they get the pid)
  *   shim -> TS   MSG_READY | MSG_ERROR  (init waits on the exec fifo)
  * then every shim process closes the control fd; TS reads until EOF.
  *
@@ -103,6 +109,7 @@
 #define PLAN_PID_FILE 42          /* string: exec mode: file to write the process pid to */
 #define PLAN_CPU_AFFINITY 43      /* string: exec mode: cpu list for sched_setaffinity, e.g. "0-1,3" */
 #define PLAN_SECCOMP_LISTENER 44  /* string: listenerPath for SCMP_ACT_NOTIFY (unused unless set) */
+#define PLAN_HOOK_STATE_START 45  /* string: the state JSON given to startContainer hooks (default: PLAN_HOOK_STATE) */
 
 /* PLAN_FLAGS bits */
 #define PLAN_FLAG_KEEP_PARENT 0x1     /* the shim parent waits for the process and exits with its status (run/exec in the foreground) */
@@ -110,7 +117,7 @@
 #define PLAN_FLAG_ROOT_READONLY 0x4   /* root.readonly */
 #define PLAN_FLAG_TERMINAL 0x8        /* process.terminal */
 #define PLAN_FLAG_NO_NEW_PRIVS 0x10   /* process.noNewPrivileges */
-#define PLAN_FLAG_SYNC_HOOKS 0x20     /* stop at MSG_HOOKS for prestart/createRuntime hooks */
+#define PLAN_FLAG_SYNC_HOOKS 0x20     /* stop at MSG_HOOKS: prestart/createRuntime hooks, hook state with the pid */
 #define PLAN_FLAG_SETGROUPS_DENY 0x40 /* write "deny" to /proc/PID/setgroups before gid_map */
 #define PLAN_FLAG_DETACH 0x80         /* exec mode: do not wait for the process */
 #define PLAN_FLAG_NO_NEW_KEYRING 0x100 /* do not create a session keyring */

@@ -15,14 +15,15 @@
 #include "shim.h"
 
 static int
-run_hook (struct plan *p, struct hook *h, const char *kind, struct shim_error *err)
+run_hook (const char *s, struct hook *h, const char *kind, struct shim_error *err)
 {
   /* the state goes through a memfd, not a pipe: no SIGPIPE and no deadlock
      when the hook does not read its stdin */
   int state = memfd_create ("hook-state", MFD_CLOEXEC);
   if (state < 0)
     return shim_fail (err, errno, "hook", h->path, "%s hook \"%s\": memfd_create: %s", kind, h->path, strerror (errno));
-  const char *s = p->hook_state ? p->hook_state : "";
+  if (s == NULL)
+    s = "";
   size_t len = strlen (s);
   while (len > 0)
     {
@@ -102,10 +103,11 @@ int
 hooks_run (struct plan *p, int kind, struct shim_error *err)
 {
   const char *name = kind == HOOK_KIND_CREATE_CONTAINER ? "createContainer" : "startContainer";
+  const char *state = kind == HOOK_KIND_START_CONTAINER && p->hook_state_start ? p->hook_state_start : p->hook_state;
   for (size_t i = 0; i < p->n_hooks; i++)
     if (p->hooks[i].kind == kind)
       {
-        int ret = run_hook (p, &p->hooks[i], name, err);
+        int ret = run_hook (state, &p->hooks[i], name, err);
         if (ret < 0)
           return ret;
       }

@@ -315,6 +315,32 @@ open_exec_fifo_for_write (struct ctx *c, int extra_flags)
   return fd;
 }
 
+/* MSG_CONTINUE: optional PLAN_HOOK_STATE / PLAN_HOOK_STATE_START */
+static int
+continue_decode (struct plan *p, const uint8_t *payload, uint32_t len, struct shim_error *err)
+{
+  struct tlv_reader r;
+  struct tlv t;
+  int ret;
+  tlv_reader_init (&r, payload, len);
+  while ((ret = tlv_next (&r, &t)) > 0)
+    {
+      if (t.tag == PLAN_HOOK_STATE)
+        {
+          free (p->hook_state);
+          p->hook_state = tlv_strdup (&t);
+        }
+      else if (t.tag == PLAN_HOOK_STATE_START)
+        {
+          free (p->hook_state_start);
+          p->hook_state_start = tlv_strdup (&t);
+        }
+    }
+  if (ret < 0)
+    return shim_fail (err, EINVAL, "protocol", NULL, "malformed MSG_CONTINUE");
+  return 0;
+}
+
 static int
 create_child_setup (struct ctx *c, pid_t hostpid, char **resolved, struct shim_error *err)
 {
@@ -348,12 +374,16 @@ create_child_setup (struct ctx *c, pid_t hostpid, char **resolved, struct shim_e
       if (ret < 0)
         return ret;
       ret = frame_read (c->ctl, &msg, &payload, &len, err);
-      free (payload);
       if (ret <= 0 || msg != MSG_CONTINUE)
         {
           write_byte (c->st_wr, '1'); /* quietly: TS aborted */
           _exit (1);
         }
+      /* the hook state, now with our pid */
+      ret = continue_decode (p, payload, len, err);
+      free (payload);
+      if (ret < 0)
+        return ret;
     }
   /* g. createContainer hooks: in the container namespaces, before
      pivot_root so that the hook path is a host path */
@@ -419,25 +449,36 @@ create_child (struct ctx *c)
   close (c->ctl);
   c->ctl = -1;
 
+  int fifo = -1;
   if (c->fifo_fd >= 0)
     {
       /* blocks until `tsrun start` opens the fifo for reading */
-      int fd = open_exec_fifo_for_write (c, 0);
-      if (fd < 0 || write (fd, "0", 1) != 1)
+      fifo = open_exec_fifo_for_write (c, 0);
+      if (fifo < 0)
         {
           dprintf (2, "tsrun: exec fifo \"%s\": %s\n", p->exec_fifo, strerror (errno));
           _exit (1);
         }
-      close (fd);
       close (c->fifo_fd);
       if (c->fifo_dirfd >= 0)
         close (c->fifo_dirfd);
     }
-  /* p. */
+  /* p. startContainer hooks are part of start: `tsrun start` waits for them
+     (it reads the fifo byte only after them), and when one fails the fifo
+     closes without the byte, so that start fails */
   if (hooks_run (p, HOOK_KIND_START_CONTAINER, &err) < 0)
     {
       dprintf (2, "tsrun: %s\n", err.msg);
       _exit (1);
+    }
+  if (fifo >= 0)
+    {
+      if (write (fifo, "0", 1) != 1)
+        {
+          dprintf (2, "tsrun: exec fifo \"%s\": %s\n", p->exec_fifo, strerror (errno));
+          _exit (1);
+        }
+      close (fifo);
     }
   do_exec (c, resolved);
 }
@@ -563,6 +604,18 @@ create_main (struct ctx *c)
       snprintf (path, sizeof path, "/proc/%d/oom_score_adj", pid);
       int n = snprintf (val, sizeof val, "%lld", (long long) p->oom_score_adj);
       ret = write_file (path, val, (size_t) n, &err);
+      if (ret < 0 && (err.errnum == EACCES || err.errnum == EPERM))
+        {
+          /* the kernel refuses values below the current one without CAP_SYS_RESOURCE */
+          char *cur = read_file ("/proc/self/oom_score_adj", NULL);
+          int e = err.errnum;
+          if (cur)
+            cur[strcspn (cur, "\n")] = 0;
+          shim_fail (&err, e, "oom_score_adj", path,
+                     "oomScoreAdj %lld: lowering it below the runtime's own (%s) needs CAP_SYS_RESOURCE: %s",
+                     (long long) p->oom_score_adj, cur ? cur : "?", strerror (e));
+          free (cur);
+        }
       if (ret < 0)
         return p_fail (c, pid, &err);
     }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -17,6 +18,26 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef NS_GET_NSTYPE
+#define NS_GET_NSTYPE 0xb703 /* _IO (0xb7, 0x3), linux/nsfs.h */
+#endif
+
+static const char *
+ns_name (long type)
+{
+  switch (type)
+    {
+    case CLONE_NEWUSER: return "user";
+    case CLONE_NEWNET: return "network";
+    case CLONE_NEWIPC: return "ipc";
+    case CLONE_NEWUTS: return "uts";
+    case CLONE_NEWCGROUP: return "cgroup";
+    case CLONE_NEWPID: return "pid";
+    case CLONE_NEWTIME: return "time";
+    case CLONE_NEWNS: return "mount";
+    default: return "unknown";
+    }
+}
 
 /* user first: joining it grants the capabilities needed to join the others
    (runc's nsexec order); mnt last: it changes our root and cwd, and C needs
@@ -34,6 +55,22 @@ ns_open_joins (struct ctx *c, struct shim_error *err)
       if (fd < 0)
         return shim_fail (err, errno, "setns", p->ns_join[i].path, "open namespace \"%s\": %s",
                           p->ns_join[i].path, strerror (errno));
+      /* a clear error for a path of another kind of namespace (setns would say EINVAL) */
+      long kind = ioctl (fd, NS_GET_NSTYPE);
+      if (kind < 0 && errno == ENOTTY)
+        {
+          close (fd);
+          return shim_fail (err, EINVAL, "setns", p->ns_join[i].path,
+                            "%s namespace path \"%s\" is not a namespace file", ns_name ((long) p->ns_join[i].type),
+                            p->ns_join[i].path);
+        }
+      if (kind >= 0 && kind != (long) p->ns_join[i].type)
+        {
+          close (fd);
+          return shim_fail (err, EINVAL, "setns", p->ns_join[i].path,
+                            "%s namespace path \"%s\" is a %s namespace", ns_name ((long) p->ns_join[i].type),
+                            p->ns_join[i].path, ns_name (kind));
+        }
       if (p->ns_join[i].type == CLONE_NEWNS)
         {
           /* the mount namespace is joined by C itself (step b) */

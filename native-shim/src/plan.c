@@ -248,6 +248,7 @@ plan_decode (struct plan *p, uint8_t *raw, uint32_t len, struct shim_error *err)
             return ret;
           break;
         case PLAN_HOOK_STATE: p->hook_state = tlv_strdup (&t); break;
+        case PLAN_HOOK_STATE_START: p->hook_state_start = tlv_strdup (&t); break;
         case PLAN_PRESERVE_FDS: p->preserve_fds = tlv_u64 (&t); break;
         case PLAN_CONSOLE_SOCKET: p->console_socket = (int) tlv_u64 (&t); break;
         case PLAN_JOIN_PID: p->join_pid = (pid_t) tlv_u64 (&t); break;

@@ -72,6 +72,7 @@ struct plan {
   bool has_personality; uint64_t personality;
   struct hook *hooks; size_t n_hooks;
   char *hook_state;
+  char *hook_state_start;     /* startContainer hooks; NULL: hook_state */
   uint64_t preserve_fds;
   int console_socket;           /* -1: none */
   pid_t join_pid;               /* exec mode */

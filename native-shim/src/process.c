@@ -55,6 +55,12 @@ process_hostname_sysctl (struct ctx *c, struct shim_error *err)
   return 0;
 }
 
+static const char *const rlimit_names[] = {
+  "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+  "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING",
+  "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+};
+
 int
 process_rlimits (struct plan *p, struct shim_error *err)
 {
@@ -62,9 +68,20 @@ process_rlimits (struct plan *p, struct shim_error *err)
     {
       struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
       if (prlimit (0, (__rlimit_resource_t) p->rlimits[i].resource, &rl, NULL) < 0)
-        return shim_fail (err, errno, "setrlimit", NULL, "setrlimit %d (soft %llu, hard %llu): %s",
-                          p->rlimits[i].resource, (unsigned long long) rl.rlim_cur,
-                          (unsigned long long) rl.rlim_max, strerror (errno));
+        {
+          int e = errno;
+          int res = p->rlimits[i].resource;
+          const char *name = res >= 0 && res < (int) (sizeof rlimit_names / sizeof rlimit_names[0])
+                                 ? rlimit_names[res] : "RLIMIT_?";
+          struct rlimit cur;
+          if (e == EPERM && prlimit (0, (__rlimit_resource_t) res, NULL, &cur) == 0 && rl.rlim_max > cur.rlim_max)
+            return shim_fail (err, e, "setrlimit", NULL,
+                              "rlimit %s: hard limit %llu is above the current hard limit %llu; raising a hard "
+                              "limit needs CAP_SYS_RESOURCE: %s",
+                              name, (unsigned long long) rl.rlim_max, (unsigned long long) cur.rlim_max, strerror (e));
+          return shim_fail (err, e, "setrlimit", NULL, "rlimit %s (soft %llu, hard %llu): %s", name,
+                            (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max, strerror (e));
+        }
     }
   return 0;
 }

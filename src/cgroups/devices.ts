@@ -65,16 +65,27 @@ export function fromSpec(d: DeviceCgroup, i: number): DeviceRule {
  * rwm for each linux.devices node, then linux.resources.devices in order (so a
  * config rule can deny a default device, e.g. /dev/full).  runc appends the
  * defaults after the config's rules instead; crun's order (ours) is what lets
- * a config deny take effect.
+ * a config deny take effect.  A config "deny all" is followed by the defaults
+ * again, so they stay allowed as with runc (podman sends only the deny all).
  */
 export function effectiveRules(resDevices: DeviceCgroup[] = [], linuxDevices: Device[] = []): DeviceRule[] {
-  const out: DeviceRule[] = [rule('a', -1, -1, 'rwm', false), ...DEFAULT_ALLOWED.map((r) => ({ ...r }))];
-  for (const d of linuxDevices) {
-    if ((d.type === 'c' || d.type === 'b' || d.type === 'u') && d.major !== undefined && d.minor !== undefined) {
-      out.push(rule(d.type === 'b' ? 'b' : 'c', d.major, d.minor, 'rwm'));
+  const baseline = (): DeviceRule[] => {
+    const b = DEFAULT_ALLOWED.map((r) => ({ ...r }));
+    for (const d of linuxDevices) {
+      if ((d.type === 'c' || d.type === 'b' || d.type === 'u') && d.major !== undefined && d.minor !== undefined) {
+        b.push(rule(d.type === 'b' ? 'b' : 'c', d.major, d.minor, 'rwm'));
+      }
     }
-  }
-  resDevices.forEach((d, i) => out.push(fromSpec(d, i)));
+    return b;
+  };
+  const out: DeviceRule[] = [rule('a', -1, -1, 'rwm', false), ...baseline()];
+  resDevices.forEach((d, i) => {
+    const r = fromSpec(d, i);
+    out.push(r);
+    // a config "deny all" (podman sends only that, relying on runc appending
+    // its defaults) would reset the defaults: they come back right after it
+    if (r.type === 'a' && !r.allow && r.access === 'rwm') out.push(...baseline());
+  });
   return out;
 }
 

@@ -324,7 +324,44 @@ export function applyUnified(dir: string, unified: Record<string, string>, hybri
   }
 }
 
+/** v2 controllers the resources need, each with the config field that needs it. */
+export function v2Needs(r: Resources): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const m = r.memory;
+  if (m && (m.limit || m.swap || m.reservation)) out.push(['memory', 'linux.resources.memory']);
+  const c = r.cpu;
+  if (c && (c.idle !== undefined || c.shares || c.burst !== undefined || c.quota || c.period)) out.push(['cpu', 'linux.resources.cpu']);
+  if (c && (c.cpus || c.mems)) out.push(['cpuset', 'linux.resources.cpu.cpus/mems']);
+  if (r.pids) out.push(['pids', 'linux.resources.pids']);
+  const b = r.blockIO;
+  if (
+    b &&
+    (b.weight ||
+      b.weightDevice?.some((w) => w.weight) ||
+      b.throttleReadBpsDevice?.length ||
+      b.throttleWriteBpsDevice?.length ||
+      b.throttleReadIOPSDevice?.length ||
+      b.throttleWriteIOPSDevice?.length)
+  )
+    out.push(['io', 'linux.resources.blockIO']);
+  if (r.hugepageLimits?.length) out.push(['hugetlb', 'linux.resources.hugepageLimits']);
+  if (r.rdma && Object.keys(r.rdma).length) out.push(['rdma', 'linux.resources.rdma']);
+  return out;
+}
+
 export function applyV2(dir: string, r: Resources): void {
+  // a clear error, before any write, for a limit whose controller this
+  // cgroup does not have (e.g. bound to v1 on a hybrid host, or not enabled
+  // in the parent's cgroup.subtree_control)
+  const avail = v2Controllers(dir);
+  for (const [ctrl, what] of v2Needs(r)) {
+    if (!avail.has(ctrl)) {
+      throw new UnsupportedError(
+        `cgroup: ${what} needs the cgroup v2 "${ctrl}" controller, which is not available in ${dir} ` +
+          `(cgroup.controllers: "${[...avail].join(' ')}")`,
+      );
+    }
+  }
   v2Memory(dir, r);
   v2Cpu(dir, r);
   if (r.pids) writeFile(join(dir, 'pids.max'), pidsValue(r.pids.limit));

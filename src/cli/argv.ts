@@ -3,7 +3,7 @@
 // flags (`sh -c ...`).  This inserts "--" after the id so yargs leaves them
 // alone.
 
-const GLOBAL_VALUE_FLAGS = ['--root', '--data-dir', '--log', '--log-format', '--rootless'];
+const GLOBAL_VALUE_FLAGS = ['--root', '--data-dir', '--log', '--log-format', '--rootless', '--criu'];
 
 /** Flags that take a value, per verb (the rest are booleans). */
 export const VALUE_FLAGS: Record<string, readonly string[]> = {
@@ -52,4 +52,24 @@ export function splitCommand(argv: string[]): string[] {
 export function trailingCommand(a: { _: (string | number)[]; command?: (string | number)[] }): string[] | undefined {
   const cmd = [...(a.command ?? []), ...a._.slice(1)].map(String);
   return cmd.length ? cmd : undefined;
+}
+
+/**
+ * "--resources -" and "--process -" (stdin, as containerd's shim passes them):
+ * yargs takes a lone "-" for a positional, so it is joined to its flag
+ * ("--resources=-").  Only before "--": the command after it is left alone.
+ */
+export function joinStdinValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return [...out, ...argv.slice(i)];
+    if (/^--?[a-zA-Z][\w-]*$/.test(a) && argv[i + 1] === '-') {
+      out.push(`${a}=-`);
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
 }

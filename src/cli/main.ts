@@ -5,7 +5,7 @@ import { ExitStatus, TsrunError, UsageError } from '../errors';
 import { createLogger } from '../runtime/log';
 import { commands } from './commands';
 import { exit } from './exit';
-import { firstPositional, splitCommand } from './argv';
+import { firstPositional, joinStdinValues, splitCommand } from './argv';
 
 export const VERSION = '0.1.0';
 export const SPEC_VERSION = '1.2.0';
@@ -56,9 +56,12 @@ export function usageMessage(msg: string, argv: string[]): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  argv = splitCommand(argv);
+  argv = joinStdinValues(splitCommand(argv));
   const parser = yargs(argv)
     .scriptName('tsrun')
+    // runc's flags --no-pivot, --no-new-keyring, --no-new-privs are flags of
+    // their own, not negations of --pivot and --new-keyring
+    .parserConfiguration({ 'boolean-negation': false })
     .usage('tsrun [global options] <command> [options]\n\nAn OCI container runtime.')
     .option('root', { type: 'string', describe: 'directory for container state', default: '/run/tsrun', global: true })
     .option('data-dir', { type: 'string', describe: 'directory for image layers and write layers', default: '/var/lib/tsrun', global: true })
@@ -67,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('debug', { type: 'boolean', describe: 'log debug messages', global: true })
     .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver', global: true })
     .option('rootless', { type: 'string', describe: 'ignored (runc compatibility)', global: true, hidden: true })
+    .option('criu', { type: 'string', describe: 'ignored: no checkpoint/restore (runc compatibility; containerd passes it)', global: true, hidden: true })
     .version(false)
     .option('version', { alias: 'v', type: 'boolean', describe: 'print the version' })
     .strict()

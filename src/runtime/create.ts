@@ -8,6 +8,8 @@ import { cgroupPids, destroyCgroup, procsFiles, setupCgroup } from '../cgroups';
 import { SystemError, TsrunError, withCleanupErrors } from '../errors';
 import { runShim, shimFds, type ShimRun } from '../shim/client';
 import { lowerSpec } from '../shim/lower';
+import { PLAN } from '../shim/protocol';
+import { TlvWriter } from '../shim/tlv';
 import type { Spec } from '../spec/types';
 import { loadSpec } from '../spec/validate';
 import type { RuntimeContext } from './context';
@@ -113,9 +115,16 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     crashPoint('fifo');
 
     if (o.consoleSocket) consoleSocket = await connectConsole(o.consoleSocket);
-    const hookState = () => JSON.stringify(ociState(rec, 'creating'));
+    const hookState = (status: 'creating' | 'created' = 'creating') => JSON.stringify(ociState(rec, status));
     const hooks = spec.hooks ?? {};
-    const syncHooks = !!(hooks.prestart?.length || hooks.createRuntime?.length);
+    // the shim stops for prestart/createRuntime, and for createContainer/
+    // startContainer too: their state must carry the pid, known only then
+    const syncHooks = !!(
+      hooks.prestart?.length ||
+      hooks.createRuntime?.length ||
+      hooks.createContainer?.length ||
+      hooks.startContainer?.length
+    );
     const plan = lowerSpec(spec, {
       rootfs: root.rootfs,
       rootfsMount: root.rootfsMount,
@@ -149,6 +158,11 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
         // the namespaces exist and the root is not yet pivoted
         runHooks('prestart', hooks.prestart, hookState());
         runHooks('createRuntime', hooks.createRuntime, hookState());
+        // createContainer runs during create, startContainer during start
+        return new TlvWriter()
+          .str(PLAN.HOOK_STATE, hookState('creating'))
+          .str(PLAN.HOOK_STATE_START, hookState('created'))
+          .toBuffer();
       },
     });
     consoleSocket?.destroy();

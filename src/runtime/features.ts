@@ -29,7 +29,8 @@ export function features(): object {
         operators: SECCOMP_OPERATORS,
         archs: SECCOMP_ARCHS,
         knownFlags: SECCOMP_FLAGS,
-        supportedFlags: SECCOMP_FLAGS,
+        // WAIT_KILLABLE_RECV is accepted but has no effect without a notify listener
+        supportedFlags: SECCOMP_FLAGS.filter((f) => f !== 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'),
       },
       apparmor: { enabled: enabled('/sys/module/apparmor/parameters/enabled', 'Y') },
       selinux: { enabled: enabled('/sys/fs/selinux/enforce') },

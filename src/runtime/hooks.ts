@@ -22,7 +22,8 @@ export function runHooks(phase: HookPhase, hooks: Hook[] | undefined, stateJson:
       maxBuffer: 1 << 20,
     });
     const what = `${phase} hook "${h.path}"`;
-    if (r.error) {
+    // EPIPE: the hook exited without reading all of its stdin, which it may do
+    if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') {
       const code = (r.error as NodeJS.ErrnoException).code;
       if (code === 'ETIMEDOUT') throw new SystemError(`${what}: timed out after ${h.timeout}s`);
       throw new SystemError(`${what}: ${code === 'ENOENT' ? 'no such file or directory' : r.error.message}`);

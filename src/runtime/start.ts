@@ -23,22 +23,20 @@ export function start(ctx: RuntimeContext, id: string): void {
     try {
       const buf = Buffer.alloc(1);
       let delay = 0;
-      const readByte = (): number => {
+      for (;;) {
+        let n = -1;
         try {
-          return fs.readSync(fd, buf, 0, 1, null);
+          n = fs.readSync(fd, buf, 0, 1, null);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-          return -1;
         }
-      };
-      for (;;) {
-        if (readByte() === 1) break;
+        if (n === 1) break;
         // 0: the process has not opened its end yet; EAGAIN: opened, byte not yet written.
-        // A process that wrote its byte and exited at once (`exit 2`) was started: read
-        // once more after seeing it gone, the byte waits in the fifo.
+        // A quick process may write, exec and exit between the read above and this
+        // check: the byte then waits in the fifo, read it once more before failing.
         if (!isAlive(rec.pid, rec.pidStartTime)) {
-          if (readByte() === 1) break;
-          throw new SystemError('container process exited before it was started');
+          if (readByteOnce(fd, buf)) break;
+          throw new SystemError('container process exited before it was started (its stderr says why, e.g. a failed startContainer hook)');
         }
         if (delay) sleepMs(delay);
         delay = Math.min(delay + 1, 10);
@@ -55,5 +53,13 @@ export function start(ctx: RuntimeContext, id: string): void {
     }
   } finally {
     lock.release();
+  }
+}
+
+function readByteOnce(fd: number, buf: Buffer): boolean {
+  try {
+    return fs.readSync(fd, buf, 0, 1, null) === 1;
+  } catch {
+    return false;
   }
 }

@@ -21,8 +21,8 @@ export interface ShimOptions {
   onSpawn?: () => void;
   /** called as soon as the container process exists */
   onPid?: (pid: number) => void;
-  /** called at MSG_HOOKS; throwing aborts the create */
-  onHooks?: () => Promise<void>;
+  /** called at MSG_HOOKS; throwing aborts the create; a returned TLV list is MSG_CONTINUE's payload */
+  onHooks?: () => Promise<Buffer | void>;
 }
 
 export interface ShimRun {
@@ -111,7 +111,7 @@ export function runShim(o: ShimOptions): Promise<ShimRun> {
           case MSG.HOOKS: {
             const run = o.onHooks ? o.onHooks() : Promise.resolve();
             run.then(
-              () => ctl.write(encodeFrame(MSG.CONTINUE)),
+              (payload) => ctl.write(encodeFrame(MSG.CONTINUE, payload || undefined)),
               (e) => {
                 ctl.write(encodeFrame(MSG.ABORT));
                 fail(e as Error);

@@ -79,6 +79,7 @@ export const PLAN = {
   PID_FILE: 42,
   CPU_AFFINITY: 43,
   SECCOMP_LISTENER: 44,
+  HOOK_STATE_START: 45,
 } as const;
 
 export const PLAN_FLAG = {

@@ -120,6 +120,17 @@ test('deviceFilter: default list allows /dev/null rw, mknod of anything, pts; de
   assert.ok(!allowed(rules, CHR, R, 4, 1));
 });
 
+test('effectiveRules: podman\'s lone "deny all" keeps the default devices allowed (as runc)', () => {
+  const rules = effectiveRules([{ allow: false, access: 'rwm' }]);
+  assert.ok(allowed(rules, CHR, R | W, 1, 3), '/dev/null');
+  assert.ok(allowed(rules, CHR, R, 1, 5), '/dev/zero');
+  assert.ok(allowed(rules, CHR, R | W, 136, 0), '/dev/pts/0');
+  assert.ok(!allowed(rules, CHR, R, 10, 229), 'others stay denied');
+  const w = v1Writes(rules);
+  const lastDeny = w.map(([f, l]) => `${f} ${l}`).lastIndexOf('devices.deny a');
+  assert.ok(w.slice(lastDeny).some(([f, l]) => f === 'devices.allow' && l === 'c 1:3 rwm'));
+});
+
 test('deviceFilter: a config deny overrides a default allow (last matching rule wins)', () => {
   const rules = effectiveRules([{ allow: false, type: 'c', major: 1, minor: 7, access: 'rwm' }]);
   assert.ok(!allowed(rules, CHR, R, 1, 7));
