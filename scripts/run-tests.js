@@ -28,20 +28,10 @@ if (process.argv.length > 3) files = process.argv.slice(3);
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS; // ~70 ms on every node start
-// a temp dir of this run only: the leak check then sees this run's leftovers,
-// not those of another checkout testing on the same machine
-const os = require('os');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-run-'));
-env.TMPDIR = tmp;
 // files run one after another, in this order, so the leak check sees the end state
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
   env,
   cwd: top,
 });
-try {
-  fs.rmdirSync(tmp); // only when empty: a leaked world may still hold mounts
-} catch {
-  console.error(`run-tests: ${tmp} is not empty (see the leak check)`);
-}
 process.exit(r.status ?? 1);
