@@ -15,8 +15,12 @@ export class UsageError extends TsrunError {}
 
 /** config.json (or another input file) is invalid. `problems` are whole lines. */
 export class ConfigError extends TsrunError {
+  /** At most this many problems are in the message (a hostile config can have thousands). */
+  static readonly MAX_SHOWN = 20;
   constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
+    const max = ConfigError.MAX_SHOWN;
+    const shown = problems.length > max ? [...problems.slice(0, max), `... and ${problems.length - max} more problems`] : problems;
+    super(shown.join('\n'));
   }
 }
 

@@ -79,6 +79,32 @@ ensure_cloned_binary (char **argv, struct shim_error *err)
 
 /* ---- helpers ---- */
 
+/* For tests only: TSRUN_TEST_SHIM_KILL_AT=<step> (tsrun passes it through
+   from its own environment) makes the shim SIGKILL itself at that step, as a
+   crash at the worst moment would.  The steps are listed in
+   src/runtime/crashpoint.ts (SHIM_STEPS). */
+static void
+test_kill_point (const char *step)
+{
+  static const char *at;
+  static int checked;
+  if (!checked)
+    {
+      at = getenv ("TSRUN_TEST_SHIM_KILL_AT");
+      checked = 1;
+    }
+  if (at != NULL && strcmp (at, step) == 0)
+    {
+      /* the init of a new pid namespace ignores even its own SIGKILL:
+         there, die at once by exiting with the status SIGKILL would give */
+      if (getpid () == 1)
+        syscall (SYS_exit_group, 128 + SIGKILL);
+      kill (getpid (), SIGKILL);
+      for (;;)
+        pause ();
+    }
+}
+
 static void
 ignore_signals (void)
 {
@@ -336,6 +362,7 @@ create_child_setup (struct ctx *c, pid_t hostpid, char **resolved, struct shim_e
   ret = rootfs_prepare (c, err);
   if (ret < 0)
     return ret;
+  test_kill_point ("child-rootfs");
   /* f. TS runs prestart/createRuntime hooks now: namespaces exist, the
      rootfs is mounted but not yet pivoted */
   if (p->flags & PLAN_FLAG_SYNC_HOOKS)
@@ -413,6 +440,7 @@ create_child (struct ctx *c)
   pid_t hostpid = child_wait_go (c);
   if (create_child_setup (c, hostpid, &resolved, &err) < 0)
     child_fail (c, &err);
+  test_kill_point ("child-ready");
 
   if (send_pid_msg (c, MSG_READY, hostpid, &err) < 0)
     child_fail (c, &err);
@@ -517,6 +545,7 @@ create_main (struct ctx *c)
   ret = join_cgroups (p, &err);
   if (ret < 0)
     return p_fail (c, 0, &err);
+  test_kill_point ("cgroup");
   c->host_cgroups = read_file ("/proc/self/cgroup", NULL);
   ret = ns_join_parent (c, &err);
   if (ret < 0)
@@ -541,6 +570,7 @@ create_main (struct ctx *c)
     return p_fail (c, 0, (shim_fail (&err, errno, "clone", NULL, "clone: %s", strerror (errno)), &err));
   if (pid == 0)
     create_child (c);
+  test_kill_point ("clone");
 
   /* P */
   close (c->go_rd);
@@ -561,6 +591,7 @@ create_main (struct ctx *c)
   ret = send_pid_msg (c, MSG_PID, pid, &err);
   if (ret < 0)
     return p_fail (c, pid, &err);
+  test_kill_point ("pid-sent");
   if (c->new_userns)
     {
       ret = ns_write_idmaps (c, pid, &err);
@@ -768,6 +799,8 @@ main (int argc, char **argv)
     return p_fail (&c, 0, (shim_fail (&err, EINVAL, "plan", NULL, "expected MSG_PLAN, got message %u", msg), &err));
   if (plan_decode (&plan, payload, len, &err) < 0)
     return p_fail (&c, 0, &err);
+  if (c.mode == SHIM_MODE_CREATE)
+    test_kill_point ("plan");
   c.saved_umask = umask (0);
   umask (c.saved_umask);
 

@@ -116,6 +116,46 @@ mount_idmapped (struct mount_entry *m, const char *target, struct shim_error *er
   return 0;
 }
 
+/* ---- /proc ---- */
+
+/* runc's checkProcMount, by what the destination really is: a bind mount on
+ * /proc itself must come from a procfs (lxcfs-style setups bind a procfs);
+ * anything under /proc must land on the container's procfs (so a rootfs or
+ * a volume that put something else at /proc cannot make masked paths, LSM
+ * attribute files or sysctls point at files of its choosing); and a
+ * destination outside /proc must not resolve (through a symlink) into a
+ * procfs. */
+static int
+check_proc_mount (struct mount_entry *m, int fd, int bind, struct shim_error *err)
+{
+  int rel = proc_relation (m->dest);
+  if (rel == PROC_ITSELF)
+    {
+      if (!bind)
+        return 0;
+      int src = open (m->source, O_PATH | O_CLOEXEC);
+      if (src < 0)
+        return shim_fail (err, errno, "mount", m->dest, "mount bind \"%s\" to \"%s\": %s", m->source, m->dest,
+                          strerror (errno));
+      int onproc = fd_on_procfs (src);
+      close (src);
+      if (onproc != 1)
+        return shim_fail (err, EPERM, "mount", m->dest,
+                          "mount bind \"%s\" to \"%s\": only a procfs may be bound on /proc", m->source, m->dest);
+      return 0;
+    }
+  int onproc = fd_on_procfs (fd);
+  if (onproc < 0)
+    return shim_fail (err, errno, "mount", m->dest, "statfs \"%s\": %s", m->dest, strerror (errno));
+  if (rel == PROC_UNDER && !onproc)
+    return shim_fail (err, EPERM, "mount", m->dest,
+                      "mount to \"%s\": the target is not on the container's procfs (is /proc mounted first?)",
+                      m->dest);
+  if (rel == PROC_OUTSIDE && onproc)
+    return shim_fail (err, EPERM, "mount", m->dest, "mount to \"%s\": it resolves into a procfs", m->dest);
+  return 0;
+}
+
 /* ---- cgroup mounts ---- */
 
 static const char *
@@ -285,6 +325,12 @@ mount_one (struct ctx *c, int rootfd, struct mount_entry *m, struct shim_error *
   int fd = resolve_in_root (rootfd, m->dest, create, err);
   if (fd < 0)
     return fd;
+  ret = check_proc_mount (m, fd, bind, err);
+  if (ret < 0)
+    {
+      close (fd);
+      return ret;
+    }
   const char *target = procfd (fd, fdbuf);
 
   if (m->chdir && chdir (m->chdir) < 0)

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "protocol.h"
@@ -54,6 +55,17 @@ read_small_file (const char *path, char *buf, size_t size)
   return n;
 }
 
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
+static int
+fd_on_procfs (int fd)
+{
+  struct statfs sfs;
+  return fstatfs (fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+}
+
 /* Writes the whole string with one write(2) (required by the /proc/self/attr files).
  * Returns 0, or -1 with errno set. */
 static int
@@ -62,6 +74,14 @@ write_attr_file (const char *path, const char *data)
   int fd = open (path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return -1;
+  /* the container's /proc could be anything a rootfs or volume put there:
+     a label written to a fake file would silently not apply (CVE-2019-16884) */
+  if (fd_on_procfs (fd) != 1)
+    {
+      close (fd);
+      errno = EXDEV;
+      return -1;
+    }
   size_t len = strlen (data);
   ssize_t n;
   do

@@ -47,6 +47,12 @@ char *read_file (const char *path, size_t *len_out);
 #define RIR_MKDIR 1
 #define RIR_MKFILE 2
 int resolve_in_root (int rootfd, const char *path, int create, struct shim_error *err);
+/* Where a container path lies relative to /proc, lexically ("//proc/./x/"
+ * counts): PROC_OUTSIDE, PROC_ITSELF ("/proc") or PROC_UNDER ("/proc/..."). */
+enum { PROC_OUTSIDE = 0, PROC_ITSELF = 1, PROC_UNDER = 2 };
+int proc_relation (const char *path);
+/* 1 when fd is on a procfs, 0 when not, -1 (errno) when fstatfs fails */
+int fd_on_procfs (int fd);
 const char *procfd (int fd, char buf[32]);
 int send_error (struct ctx *c, const struct shim_error *err);
 int send_pid_msg (struct ctx *c, int msg, pid_t pid, struct shim_error *err);

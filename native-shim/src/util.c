@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -189,6 +190,56 @@ fail:
     close (parent);
     return shim_fail (err, e, "mkdir", path, "create \"%s\" in the container root: %s", path, strerror (e));
   }
+}
+
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
+int
+proc_relation (const char *path)
+{
+  /* compare component by component: "", "." are skipped; ".." is never
+     lexically inside /proc (the plan's paths are absolute; openat2 with
+     RESOLVE_IN_ROOT clamps ".." at the root anyway) */
+  const char *p = path;
+  int first = 1;
+  for (;;)
+    {
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        return first ? PROC_OUTSIDE : PROC_ITSELF;
+      const char *e = p;
+      while (*e && *e != '/')
+        e++;
+      size_t n = (size_t) (e - p);
+      if (n == 1 && p[0] == '.')
+        {
+          p = e;
+          continue;
+        }
+      if (first)
+        {
+          if (n != 4 || strncmp (p, "proc", 4) != 0)
+            return PROC_OUTSIDE;
+          first = 0;
+          p = e;
+          continue;
+        }
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        return PROC_OUTSIDE;
+      return PROC_UNDER;
+    }
+}
+
+int
+fd_on_procfs (int fd)
+{
+  struct statfs sfs;
+  if (fstatfs (fd, &sfs) < 0)
+    return -1;
+  return sfs.f_type == PROC_SUPER_MAGIC;
 }
 
 int

@@ -27,6 +27,8 @@ export interface SetupOptions {
   devices?: Device[];
   /** Leave device access alone (runc's SkipDevices; for callers that manage it elsewhere). */
   skipDevices?: boolean;
+  /** Called with the record before any directory is made (to persist it, or to refuse it by throwing). */
+  onPlanned?: (rec: CgroupRecord) => void;
 }
 
 const DEFAULT_ROOT = '/sys/fs/cgroup';
@@ -253,6 +255,7 @@ export function setupCgroup(o: SetupOptions): CgroupRecord {
     for (const c of ctrls) paths[c] = dir;
   }
   const rec: CgroupRecord = { mode, paths };
+  o.onPlanned?.(rec);
   const created: string[] = [];
   try {
     for (const [hr, ctrls] of hierRoots) {

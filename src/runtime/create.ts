@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import type * as net from 'net';
 import * as path from 'path';
-import { destroyCgroup, procsFiles, setupCgroup } from '../cgroups';
+import { cgroupPids, destroyCgroup, procsFiles, setupCgroup } from '../cgroups';
 import { SystemError, TsrunError, withCleanupErrors } from '../errors';
 import { runShim, shimFds, type ShimRun } from '../shim/client';
 import { lowerSpec } from '../shim/lower';
@@ -13,6 +13,7 @@ import { TlvWriter } from '../shim/tlv';
 import type { Spec } from '../spec/types';
 import { loadSpec } from '../spec/validate';
 import type { RuntimeContext } from './context';
+import { crashPoint, shimEnv } from './crashpoint';
 import { runHooks } from './hooks';
 import { validateId } from './id';
 import { connectConsole } from './console';
@@ -71,6 +72,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
 
   const st = new StateStore(ctx.root);
   const lock = st.claim(id);
+  crashPoint('claimed');
   const self = readProcStat(process.pid);
   const rec: ContainerRecord = {
     ociVersion: spec.ociVersion,
@@ -91,10 +93,14 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
   try {
     st.write(rec);
     st.writeConfig(id, spec);
+    crashPoint('state-written');
 
-    const root = await prepareRootfs(ctx, id, spec, bundle, rec);
+    // every step records what it is about to make before making it, so that
+    // delete --force after a crash anywhere finds it
+    const root = await prepareRootfs(ctx, id, spec, bundle, rec, () => st.write(rec));
     rec.rootfs = root.rootfs;
     st.write(rec);
+    crashPoint('layers');
 
     const cg = setupCgroup({
       id,
@@ -102,9 +108,19 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       resources: spec.linux?.resources,
       devices: spec.linux?.devices,
       systemd: ctx.systemdCgroup,
+      onPlanned: (planned) => {
+        // another container's processes there (same id under another --root, or a shared
+        // cgroupsPath): destroying it later would kill them; refuse it as runc does
+        const busy = cgroupPids(planned);
+        if (busy.length) {
+          const dir = Object.values(planned.paths)[0];
+          throw new TsrunError(`cgroup "${dir}" is not empty: ${busy.length} process(es) of another container use it`);
+        }
+        rec.cgroup = planned;
+        st.write(rec);
+      },
     });
-    rec.cgroup = cg;
-    st.write(rec);
+    crashPoint('cgroup');
 
     const fifo = st.fifoPath(id);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -112,6 +128,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     // 0622 as runc: the process opens it for writing after switching to its user;
     // chmod because the umask trims what mkfifo sets
     fs.chmodSync(fifo, 0o622);
+    crashPoint('fifo');
 
     if (o.consoleSocket) consoleSocket = await connectConsole(o.consoleSocket);
     else if (spec.process?.terminal && o.makeConsole) consoleSocket = o.makeConsole();
@@ -148,10 +165,13 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       preserveFds: o.preserveFds,
       consoleSocket,
       stdio: logFd !== undefined ? ['ignore', logFd, logFd] : undefined,
+      env: shimEnv(),
+      onSpawn: () => crashPoint('shim-spawned'),
       onPid: (pid) => {
         rec.pid = pid;
         rec.pidStartTime = readProcStat(pid)?.startTime ?? 0;
         st.write(rec);
+        crashPoint('pid');
       },
       onHooks: async () => {
         // the namespaces exist and the root is not yet pivoted
@@ -167,6 +187,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     consoleSocket?.destroy();
     if (logFd !== undefined) fs.closeSync(logFd);
     logFd = undefined;
+    crashPoint('before-ready');
     delete rec.creator;
     st.write(rec);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(rec.pid));

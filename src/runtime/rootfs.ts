@@ -6,7 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Mount, Spec } from '../spec/types';
 import type { RootfsMount } from '../shim/lower';
+import { TsrunError } from '../errors';
 import type { RuntimeContext } from './context';
+import { STATE_FILE } from './paths';
 import type { ContainerRecord } from './record';
 
 export interface PreparedRoot {
@@ -20,6 +22,35 @@ export interface PreparedRoot {
 
 /** <dataDir>/containers/<id>/layers: the digests a container uses; prune keeps them. */
 export const LAYERS_FILE = 'layers';
+/** <dataDir>/containers/<id>/owner: {"root": "<--root>"}, the state dir <root>/<id> that owns the write layer. */
+export const OWNER_FILE = 'owner';
+
+interface Owner {
+  root: string;
+}
+
+function readOwner(dir: string): Owner | null {
+  try {
+    const o = JSON.parse(fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8')) as Owner;
+    return typeof o?.root === 'string' ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when <owner.root>/<id>/state.json exists and names this data dir: the write layer is in use. */
+function ownerHolds(owner: Owner, dataDir: string, id: string): boolean {
+  try {
+    const rec = JSON.parse(fs.readFileSync(path.join(owner.root, id, STATE_FILE), 'utf8')) as ContainerRecord;
+    return rec.dataDir === dataDir;
+  } catch {
+    return false;
+  }
+}
+
+function containerDir(dataDir: string, id: string): string {
+  return path.join(dataDir, 'containers', id);
+}
 
 export async function prepareRootfs(
   ctx: RuntimeContext,
@@ -27,6 +58,8 @@ export async function prepareRootfs(
   spec: Spec,
   bundle: string,
   rec: ContainerRecord,
+  /** writes rec to state.json: called before anything is made that delete must find */
+  persist: () => void = () => {},
 ): Promise<PreparedRoot> {
   const ext = spec.tsrun ?? {};
   const layersGiven = (ext.layers ?? []).length > 0;
@@ -57,9 +90,18 @@ export async function prepareRootfs(
   const unlock = img.lockStore(dataDir, 'shared');
   try {
     const layers = await img.ensureLayers(dataDir, sources);
+    const own = path.resolve(ctx.root);
+    const existing = readOwner(containerDir(dataDir, id));
+    if (existing && path.resolve(existing.root) !== own && ownerHolds(existing, dataDir, id)) {
+      throw new TsrunError(`container "${id}" of --root "${existing.root}" uses the write layer "${containerDir(dataDir, id)}": use another id`);
+    }
     rec.dataDir = dataDir; // from here on, delete/failed create removes the write layer
     rec.layers = layers.map((l) => l.digest);
+    persist();
+    // a write layer left by a crash or a reboot (/run emptied) is stale: this create owns the id now
+    img.removeContainerStorage(dataDir, id);
     const st = img.createContainerStorage(dataDir, id);
+    fs.writeFileSync(path.join(st.root, OWNER_FILE), JSON.stringify({ root: own }));
     fs.writeFileSync(path.join(st.root, LAYERS_FILE), JSON.stringify(layers));
     img.prepareVolumes(volumes, st, layers);
     const plan = img.overlayMountPlan(layers, st);
@@ -79,9 +121,12 @@ export function imageLabel(layers: string[]): string {
   return layers.length > 1 ? `${top} +${layers.length - 1}` : top;
 }
 
-/** Removes the write layer and any mount tsrun made for the container (idempotent). Volumes and layers stay. */
-export function releaseRootfs(_ctx: RuntimeContext, rec: ContainerRecord): void {
+/** Removes the write layer and any mount tsrun made for the container (idempotent). Volumes and layers stay.
+ *  A write layer another --root's container owns now is left alone. */
+export function releaseRootfs(ctx: RuntimeContext, rec: ContainerRecord): void {
   if (!rec.dataDir) return;
+  const owner = readOwner(containerDir(rec.dataDir, rec.id));
+  if (owner && path.resolve(owner.root) !== path.resolve(ctx.root)) return;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const img = require('../image/overlay') as typeof import('../image/overlay');
   img.removeContainerStorage(rec.dataDir, rec.id);
@@ -107,4 +152,32 @@ export function layersInUse(dataDir: string): Set<string> {
   }
   for (const id of ids) for (const l of containerLayers(dataDir, id)) used.add(l.digest);
   return used;
+}
+
+/**
+ * Removes write layers no container owns any more: their owner's state dir is
+ * gone (the container was lost: a crash between steps, or a reboot emptied
+ * --root) or it no longer points at this data dir.  Call with the store lock
+ * held exclusively (prune does), so no create is between its steps.
+ * Returns the removed directories.
+ */
+export function pruneWriteLayers(dataDir: string): string[] {
+  dataDir = path.resolve(dataDir);
+  let ids: string[] = [];
+  try {
+    ids = fs.readdirSync(path.join(dataDir, 'containers'));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const img = require('../image/overlay') as typeof import('../image/overlay');
+  for (const id of ids) {
+    const dir = containerDir(dataDir, id);
+    const owner = readOwner(dir);
+    if (owner && ownerHolds(owner, dataDir, id)) continue;
+    img.removeContainerStorage(dataDir, id);
+    removed.push(dir);
+  }
+  return removed;
 }

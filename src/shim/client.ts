@@ -17,6 +17,10 @@ export interface ShimOptions {
   consoleSocket?: net.Socket;
   /** the shim's (and so the container's) fds 0-2; default: tsrun's own */
   stdio?: [StdioNull | number, StdioNull | number, StdioNull | number];
+  /** environment of the shim (default: empty) */
+  env?: NodeJS.ProcessEnv;
+  /** called once the shim process is spawned, before the plan is sent */
+  onSpawn?: () => void;
   /** called as soon as the container process exists */
   onPid?: (pid: number) => void;
   /** called at MSG_HOOKS; throwing aborts the create; a returned TLV list is MSG_CONTINUE's payload */
@@ -56,7 +60,7 @@ export function runShim(o: ShimOptions): Promise<ShimRun> {
   return new Promise<ShimRun>((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(o.shim, [o.mode, String(fds.ctl)], { stdio, env: {} });
+      child = spawn(o.shim, [o.mode, String(fds.ctl)], { stdio, env: o.env ?? {} });
     } catch (e) {
       reject(new TsrunError(`start shim "${o.shim}": ${(e as Error).message}`));
       return;
@@ -136,6 +140,7 @@ export function runShim(o: ShimOptions): Promise<ShimRun> {
         fail(new SystemError(`container process exited before it was ready (shim exit status ${code})`)),
       );
     });
+    o.onSpawn?.();
     ctl.write(encodeFrame(MSG.PLAN, o.plan));
   });
 }

@@ -25,6 +25,8 @@ function result(r: SpawnSyncReturns<string>): Result {
   return { code: r.status ?? 128 + (r.signal ? (os.constants.signals as Record<string, number>)[r.signal] : 0), stdout: r.stdout, stderr: r.stderr };
 }
 
+let asyncCalls = 0;
+
 /** A private world for one test: its own --root and data dir, removed (with every container in it) by cleanup(). */
 export class World {
   readonly dir: string;
@@ -46,7 +48,7 @@ export class World {
    * detached container inherits them (as from runc), and a pipe would keep
    * spawnSync waiting for as long as the container lives.
    */
-  tsrun(args: string[], opts: { input?: string; timeout?: number; cwd?: string } = {}): Result {
+  tsrun(args: string[], opts: { input?: string; timeout?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Result {
     const out = path.join(this.dir, `.out-${process.pid}`);
     const err = path.join(this.dir, `.err-${process.pid}`);
     const o = fs.openSync(out, 'w+');
@@ -56,7 +58,7 @@ export class World {
         encoding: 'utf8',
         input: opts.input ?? '',
         timeout: opts.timeout ?? 30000,
-        env,
+        env: opts.env ? { ...env, ...opts.env } : env,
         cwd: opts.cwd,
         stdio: ['pipe', o, e],
       });
@@ -74,6 +76,32 @@ export class World {
     const r = this.tsrun(args, opts);
     if (r.code !== 0) throw new Error(`tsrun ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     return r.stdout;
+  }
+
+  /** Runs tsrun asynchronously, output to files as tsrun() (many can run at once). */
+  tsrunAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<Result> {
+    const n = `${process.pid}-${++asyncCalls}`;
+    const out = path.join(this.dir, `.out-${n}`);
+    const err = path.join(this.dir, `.err-${n}`);
+    const o = fs.openSync(out, 'w+');
+    const e = fs.openSync(err, 'w+');
+    const child = spawn(TSRUN, this.args(args), { env: opts.env ? { ...env, ...opts.env } : env, stdio: ['ignore', o, e] });
+    fs.closeSync(o);
+    fs.closeSync(e);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 60000);
+    return new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        const r = {
+          code: code ?? 128 + (signal ? (os.constants.signals as Record<string, number>)[signal] : 0),
+          stdout: fs.readFileSync(out, 'utf8'),
+          stderr: fs.readFileSync(err, 'utf8'),
+        };
+        fs.rmSync(out, { force: true });
+        fs.rmSync(err, { force: true });
+        resolve(r);
+      });
+    });
   }
 
   /** Runs tsrun asynchronously (stdio captured). */

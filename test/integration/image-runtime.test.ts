@@ -83,6 +83,8 @@ test('prepareRootfs: layers -> write layer + overlay plan + volume binds; releas
   const b2 = bundle('b2', { layers: ['../img.tar'] });
   const rec2 = record('r2', b2.dir);
   await prepareRootfs(ctx, 'r2', b2.spec, b2.dir, rec2);
+  fs.mkdirSync(st.dir('r2'), { recursive: true });
+  st.write(rec2); // a write layer without its container's state is a lost one: prune would remove it
   assert.equal(w.ok(['prune']), '', 'every layer is in use');
 
   spawnSync('umount', [root.rootfs]);
@@ -93,6 +95,7 @@ test('prepareRootfs: layers -> write layer + overlay plan + volume binds; releas
   assert.equal(fs.readFileSync(path.join(w.dir, 'vol', 'kept'), 'utf8'), 'v', 'volume data survives');
   assert.equal(w.ok(['prune']).trim(), rec.layers![0], 'the busybox layer is unused now');
   releaseRootfs(ctx, rec2);
+  st.remove('r2');
   assert.equal(w.ok(['prune']).trim(), rec2.layers![0]);
   assert.deepEqual(fs.readdirSync(path.join(w.dataDir, 'layers', 'sha256')), []);
   st.remove('r1');

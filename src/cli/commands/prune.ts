@@ -3,13 +3,18 @@ import { contextFrom, type GlobalArgs } from '../context';
 
 export const command: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'prune',
-  describe: 'remove image layers no container in the data dir uses',
+  describe: 'remove write layers of lost containers and image layers no container in the data dir uses',
   builder: (y) => y.example('$0 --data-dir /var/lib/tsrun prune', ''),
   handler: async (a) => {
     const ctx = contextFrom(a);
     const { prune } = await import('../../image/store');
-    const { layersInUse } = await import('../../runtime/rootfs');
-    const removed = await prune(ctx.dataDir, () => layersInUse(ctx.dataDir));
-    process.stdout.write(removed.map((d) => `${d}\n`).join(''));
+    const { layersInUse, pruneWriteLayers } = await import('../../runtime/rootfs');
+    let writeLayers: string[] = [];
+    // under prune's exclusive store lock: no create is between its steps
+    const removed = await prune(ctx.dataDir, () => {
+      writeLayers = pruneWriteLayers(ctx.dataDir);
+      return layersInUse(ctx.dataDir);
+    });
+    process.stdout.write([...writeLayers, ...removed].map((d) => `${d}\n`).join(''));
   },
 };
