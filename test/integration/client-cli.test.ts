@@ -160,7 +160,9 @@ test('CVE-2019-5736: the exec shim runs from a sealed memfd, its /proc/<pid>/exe
     assert.match(fs.readlinkSync(`/proc/${shim}/exe`), /^\/memfd:tsrun-shim/);
     assert.throws(() => fs.openSync(`/proc/${shim}/exe`, 'r+'), /ETXTBSY|EPERM|EACCES/);
     // and the exec'd process itself sees no host binary of ours as its exe
+    // (once it has exec'd: until then it is the shim's child, still on the memfd)
     const kid = Number(fs.readFileSync(`/proc/${shim}/task/${shim}/children`, 'utf8').trim().split(/\s+/)[0]);
+    await waitFor(() => /busybox/.test(fs.readlinkSync(`/proc/${kid}/exe`)), 5000, 'the exec of sleep');
     assert.doesNotMatch(fs.readlinkSync(`/proc/${kid}/exe`), /tsrun/);
   } finally {
     child.kill('SIGKILL');
