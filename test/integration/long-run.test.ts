@@ -36,11 +36,12 @@ interface Sample {
 
 function sample(): Sample {
   const info = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean);
-  let cgroups = 0;
+  // containers with a cgroup left, in any hierarchy (one container has a dir in each)
+  const cgroupIds = new Set<string>();
   for (const c of fs.readdirSync('/sys/fs/cgroup')) {
     const d = path.join('/sys/fs/cgroup', c, 'tsrun');
     try {
-      cgroups += fs.readdirSync(d).filter((n) => n.startsWith(prefix)).length;
+      for (const n of fs.readdirSync(d)) if (n.startsWith(prefix)) cgroupIds.add(n);
     } catch {
       /* no tsrun parent in this hierarchy */
     }
@@ -49,7 +50,7 @@ function sample(): Sample {
   return {
     mounts: info.filter((l) => l.includes(w.dir)).length,
     allMounts: info.length,
-    cgroups,
+    cgroups: cgroupIds.size,
     fds: fs.readdirSync('/proc/self/fd').length,
     procs: pgrep(prefix).length + pgrep(w.root).length,
     stateDirs: ls(w.root),
