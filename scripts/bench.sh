@@ -85,6 +85,7 @@ mkbundle() { # dir, jq-less edit of the busybox config with python
 import json, sys
 spec = json.load(open(sys.argv[1]))
 spec['root']['path'] = sys.argv[3]
+spec.pop('tsrun', None)  # bundles/busybox is layered; the bench bundles are plain unless asked
 spec['process']['args'] = ['true']
 spec['ociVersion'] = '1.0.2'  # crun 1.8 refuses 1.2.0
 if sys.argv[4] == 'small':
