@@ -110,6 +110,7 @@
 #define PLAN_CPU_AFFINITY 43      /* string: exec mode: cpu list for sched_setaffinity, e.g. "0-1,3" */
 #define PLAN_SECCOMP_LISTENER 44  /* string: listenerPath for SCMP_ACT_NOTIFY (unused unless set) */
 #define PLAN_HOOK_STATE_START 45  /* string: the state JSON given to startContainer hooks (default: PLAN_HOOK_STATE) */
+#define PLAN_SECCOMP_STATE 46     /* string: container process state JSON sent with the notify fd; each 0x01 byte is replaced by the process's host pid */
 
 /* PLAN_FLAGS bits */
 #define PLAN_FLAG_KEEP_PARENT 0x1     /* the shim parent waits for the process and exits with its status (run/exec in the foreground) */

@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "error.h"
 
 struct seccomp_filter;
@@ -33,6 +34,13 @@ int seccomp_prepare (const uint8_t *tlv, size_t len, struct seccomp_filter **out
 /* Not "seccomp_load": libseccomp (linked in statically) owns that name. */
 int seccomp_filter_load (struct seccomp_filter *filter, struct shim_error *err);
 void seccomp_filter_free (struct seccomp_filter *filter);
+/* Seccomp notify (SCMP_ACT_NOTIFY): connect to the listenerPath (on the host,
+ * before any namespace is joined); after seccomp_filter_load, send the
+ * listener fd with the container process state (0x01 bytes in state become
+ * pid) and close both fds.  Without a notify rule send only closes sock. */
+int seccomp_listener_connect (const char *path, struct shim_error *err);
+int seccomp_listener_send (struct seccomp_filter *filter, int sock, const char *path, const char *state, pid_t pid,
+                           struct shim_error *err);
 
 int caps_drop_bounding (const uint8_t *tlv, size_t len, struct shim_error *err);
 int caps_apply (const uint8_t *tlv, size_t len, struct shim_error *err);

@@ -187,6 +187,7 @@ child_wait_go (struct ctx *c)
   if (read_retry (c->go_rd, &hostpid, sizeof hostpid) != (ssize_t) sizeof hostpid)
     _exit (1); /* P failed and reported it */
   close (c->go_rd);
+  c->hostpid = hostpid;
   /* in a user namespace our ids are still the host's (unmapped there: files
      we create would fail with EOVERFLOW): become the namespace's root */
   if (c->in_userns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
@@ -219,6 +220,32 @@ early_attrs (struct plan *p, struct shim_error *err)
   if (ret < 0)
     return ret;
   return apply_ioprio (p->ioprio.val, p->ioprio.len, err);
+}
+
+/* C, right after loading the filter: a notify filter's fd goes to the
+ * listenerPath, with the container process state (runtime-spec "seccomp
+ * notify"); nothing else may come first, or a notified syscall of ours would
+ * wait for a listener that has no fd yet. */
+static int
+send_seccomp_listener (struct ctx *c, struct shim_error *err)
+{
+  int sock = c->seccomp_sock;
+  c->seccomp_sock = -1;
+  return seccomp_listener_send (c->seccomp, sock, c->plan->seccomp_listener, c->plan->seccomp_state, c->hostpid, err);
+}
+
+/* P, first thing (on the host, as root, before joining any namespace): the
+ * connection to the seccomp listener, which C inherits. */
+static int
+connect_seccomp_listener (struct ctx *c, struct shim_error *err)
+{
+  if (c->plan->seccomp_listener == NULL || c->plan->seccomp.val == NULL)
+    return 0;
+  int fd = seccomp_listener_connect (c->plan->seccomp_listener, err);
+  if (fd < 0)
+    return fd;
+  c->seccomp_sock = fd;
+  return 0;
 }
 
 /* C, common tail (after pivot_root / chroot): security attributes, user,
@@ -256,6 +283,9 @@ finish_process (struct ctx *c, char **resolved, struct shim_error *err)
       ret = seccomp_filter_load (c->seccomp, err);
       if (ret < 0)
         return ret;
+      ret = send_seccomp_listener (c, err);
+      if (ret < 0)
+        return ret;
     }
   ret = caps_drop_bounding (p->caps.val, p->caps.len, err);
   if (ret < 0)
@@ -289,7 +319,7 @@ do_exec (struct ctx *c, const char *resolved)
     {
       /* as late as possible: the filter then need not allow the shim's own
          syscalls (except execve) */
-      if (seccomp_filter_load (c->seccomp, &err) < 0)
+      if (seccomp_filter_load (c->seccomp, &err) < 0 || send_seccomp_listener (c, &err) < 0)
         {
           dprintf (2, "tsrun: %s\n", err.msg);
           _exit (127);
@@ -529,6 +559,9 @@ create_main (struct ctx *c)
 
   if (p->rootfs == NULL)
     return p_fail (c, 0, (shim_fail (&err, EINVAL, "plan", NULL, "plan: no rootfs"), &err));
+  ret = connect_seccomp_listener (c, &err);
+  if (ret < 0)
+    return p_fail (c, 0, &err);
   ret = ns_open_joins (c, &err);
   if (ret < 0)
     return p_fail (c, 0, &err);
@@ -583,6 +616,8 @@ create_main (struct ctx *c)
     close (c->mntns_fd);
   if (p->console_socket >= 0)
     close (p->console_socket);
+  if (c->seccomp_sock >= 0)
+    close (c->seccomp_sock);
   if (p->flags & PLAN_FLAG_KEEP_PARENT)
     ignore_signals (); /* after the clone: C must not inherit SIG_IGN */
   else
@@ -682,6 +717,9 @@ exec_main (struct ctx *c)
 
   if (p->join_pid <= 0)
     return p_fail (c, 0, (shim_fail (&err, EINVAL, "plan", NULL, "plan: exec without a container pid"), &err));
+  ret = connect_seccomp_listener (c, &err);
+  if (ret < 0)
+    return p_fail (c, 0, &err);
   ret = join_cgroups (p, &err);
   if (ret < 0)
     return p_fail (c, 0, &err);
@@ -716,6 +754,8 @@ exec_main (struct ctx *c)
   close (c->proc_root_fd);
   if (p->console_socket >= 0)
     close (p->console_socket);
+  if (c->seccomp_sock >= 0)
+    close (c->seccomp_sock);
   if (!(p->flags & PLAN_FLAG_DETACH))
     ignore_signals ();
   else
@@ -763,7 +803,7 @@ main (int argc, char **argv)
 
   memset (&c, 0, sizeof c);
   c.ctl = c.mntns_fd = c.fifo_fd = c.fifo_dirfd = c.proc_root_fd = c.pidfile_fd = -1;
-  c.go_rd = c.go_wr = c.st_rd = c.st_wr = -1;
+  c.go_rd = c.go_wr = c.st_rd = c.st_wr = c.seccomp_sock = -1;
   c.plan = &plan;
 
   if (argc != 3 || (strcmp (argv[1], "create") != 0 && strcmp (argv[1], "exec") != 0))

@@ -271,6 +271,7 @@ plan_decode (struct plan *p, uint8_t *raw, uint32_t len, struct shim_error *err)
         case PLAN_PID_FILE: p->pid_file = tlv_strdup (&t); break;
         case PLAN_CPU_AFFINITY: p->cpu_affinity = tlv_strdup (&t); break;
         case PLAN_SECCOMP_LISTENER: p->seccomp_listener = tlv_strdup (&t); break;
+        case PLAN_SECCOMP_STATE: p->seccomp_state = tlv_strdup (&t); break;
         default: break; /* unknown tags are ignored: newer TS, older shim */
         }
       if (ret < 0)

@@ -77,7 +77,7 @@ struct plan {
   int console_socket;           /* -1: none */
   pid_t join_pid;               /* exec mode */
   struct time_offset *time_offsets; size_t n_time_offsets;
-  char *pid_file, *cpu_affinity, *seccomp_listener;
+  char *pid_file, *cpu_affinity, *seccomp_listener, *seccomp_state;
 };
 
 /* Decode a MSG_PLAN payload; takes ownership of raw. */

@@ -10,6 +10,10 @@
  * action equals the default action is skipped, ERRNO/TRACE actions without
  * an errno use EPERM, several conditions on one rule must all match unless
  * two of them test the same argument (then each condition is its own rule).
+ * SCMP_ACT_NOTIFY: the filter is loaded with NEW_LISTENER and the listener fd
+ * goes, with the container process state, to linux.seccomp.listenerPath
+ * (seccomp_listener_connect / seccomp_listener_send; runtime-spec "seccomp
+ * notify").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,7 +26,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "protocol.h"
@@ -52,6 +58,7 @@ struct seccomp_filter
   struct sock_filter *insns;
   unsigned short count;
   unsigned int flags; /* SECCOMP_FILTER_FLAG_* for seccomp(2) */
+  int listener;       /* notify fd after a load with NEW_LISTENER, else -1 */
 };
 
 struct rule_arg
@@ -103,7 +110,8 @@ map_action (uint64_t sca, int errno_set, uint64_t errnum, uint32_t *out, struct 
       *out = SCMP_ACT_LOG;
       return 0;
     case SCA_NOTIFY:
-      return shim_fail (err, ENOTSUP, "seccomp", NULL, "seccomp: action SCMP_ACT_NOTIFY: seccomp notify is not supported");
+      *out = SCMP_ACT_NOTIFY;
+      return 0;
     default:
       return shim_fail (err, EINVAL, "seccomp", NULL, "seccomp: unknown action %llu in the plan",
                         (unsigned long long) sca);
@@ -192,6 +200,19 @@ to_cmp (const struct rule_arg *a)
 {
   struct scmp_arg_cmp c = { .arg = a->index, .op = a->op, .datum_a = a->value, .datum_b = a->value_two };
   return c;
+}
+
+/* Does this SC_RULE group use SCMP_ACT_NOTIFY? */
+static int
+rule_is_notify (const struct tlv *group)
+{
+  struct tlv_reader r;
+  struct tlv t;
+  tlv_reader_init (&r, group->val, group->len);
+  while (tlv_next (&r, &t) > 0)
+    if (t.tag == RULE_ACTION && tlv_u64 (&t) == SCA_NOTIFY)
+      return 1;
+  return 0;
 }
 
 /* One SC_RULE group: its names, action and conditions, added to ctx. */
@@ -417,9 +438,15 @@ build (const uint8_t *tlv, size_t len, scmp_filter_ctx *pctx, struct seccomp_fil
     return shim_fail (err, EINVAL, "seccomp", NULL, "seccomp: malformed plan group");
   if (!have_default)
     return shim_fail (err, EINVAL, "seccomp", NULL, "seccomp: no default action in the plan");
-  /* WAIT_KILLABLE_RECV only means something with a notify listener (the
-     kernel refuses it without one), and we have none. */
-  f->flags &= ~(unsigned int) SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+  /* a notify rule: the kernel gives us a listener fd (sent to listenerPath).
+     WAIT_KILLABLE_RECV only means something with a listener (the kernel
+     refuses it without one), as runc: drop it then. */
+  tlv_reader_init (&r, tlv, len);
+  while (tlv_next (&r, &t) > 0)
+    if (t.tag == SC_RULE && rule_is_notify (&t))
+      f->flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  if (!(f->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+    f->flags &= ~(unsigned int) SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 
   uint32_t default_action;
   ret = map_action (default_sca, default_errno_set, default_errno, &default_action, err);
@@ -485,6 +512,7 @@ seccomp_prepare (const uint8_t *tlv, size_t len, struct seccomp_filter **out, st
   struct seccomp_filter *f = calloc (1, sizeof *f);
   if (f == NULL)
     abort ();
+  f->listener = -1;
   scmp_filter_ctx ctx = NULL;
   int ret = build (tlv, len, &ctx, f, err);
   if (ctx)
@@ -505,8 +533,15 @@ seccomp_filter_load (struct seccomp_filter *filter, struct shim_error *err)
     return 0;
 
   struct sock_fprog prog = { .len = filter->count, .filter = filter->insns };
-  if (syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, filter->flags, &prog) == 0)
-    return 0;
+  long r = syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, filter->flags, &prog);
+  if (r >= 0)
+    {
+      /* with NEW_LISTENER the result is the notify fd (the kernel makes it
+         close-on-exec) */
+      if (filter->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+        filter->listener = (int) r;
+      return 0;
+    }
   int e = errno;
   if (e == ENOSYS && filter->flags == 0)
     {
@@ -530,6 +565,103 @@ seccomp_filter_free (struct seccomp_filter *filter)
 {
   if (filter == NULL)
     return;
+  if (filter->listener >= 0)
+    close (filter->listener);
   free (filter->insns);
   free (filter);
+}
+
+int
+seccomp_listener_connect (const char *path, struct shim_error *err)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen (path) >= sizeof addr.sun_path)
+    return shim_fail (err, ENAMETOOLONG, "seccomp listener", path,
+                      "seccomp listenerPath \"%s\": longer than %zu bytes", path, sizeof addr.sun_path - 1);
+  strcpy (addr.sun_path, path);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return shim_fail (err, errno, "seccomp listener", path, "seccomp listener: socket: %s", strerror (errno));
+  int ret;
+  do
+    ret = connect (fd, (struct sockaddr *) &addr, sizeof addr);
+  while (ret < 0 && errno == EINTR);
+  if (ret < 0)
+    {
+      int e = errno;
+      close (fd);
+      return shim_fail (err, e, "seccomp listener", path, "connect to seccomp listenerPath \"%s\": %s", path,
+                        strerror (e));
+    }
+  return fd;
+}
+
+int
+seccomp_listener_send (struct seccomp_filter *filter, int sock, const char *path, const char *state, pid_t pid,
+                       struct shim_error *err)
+{
+  int ret = 0;
+  if (filter != NULL && filter->listener >= 0 && sock >= 0)
+    {
+      /* the state with every 0x01 byte replaced by our host pid */
+      char num[24];
+      size_t nlen = (size_t) snprintf (num, sizeof num, "%d", (int) pid);
+      const char *src = state ? state : "{}";
+      size_t n = 0, cap = strlen (src) * (nlen > 0 ? nlen : 1) + 1;
+      char *buf = malloc (cap);
+      if (buf == NULL)
+        abort ();
+      for (const char *s = src; *s; s++)
+        {
+          if (*s == '\x01')
+            {
+              memcpy (buf + n, num, nlen);
+              n += nlen;
+            }
+          else
+            buf[n++] = *s;
+        }
+      struct iovec iov = { .iov_base = buf, .iov_len = n };
+      union
+      {
+        char buf[CMSG_SPACE (sizeof (int))];
+        struct cmsghdr align;
+      } control;
+      memset (&control, 0, sizeof control);
+      struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof control.buf };
+      struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (cmsg), &filter->listener, sizeof (int));
+      /* one sendmsg carries the fd and the first bytes; the rest follows */
+      size_t off = 0;
+      while (off < n)
+        {
+          ssize_t w = sendmsg (sock, &msg, MSG_NOSIGNAL);
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            {
+              ret = shim_fail (err, errno, "seccomp listener", path, "send the seccomp fd to listenerPath \"%s\": %s",
+                               path, strerror (errno));
+              break;
+            }
+          off += (size_t) w;
+          iov.iov_base = buf + off;
+          iov.iov_len = n - off;
+          msg.msg_control = NULL;
+          msg.msg_controllen = 0;
+        }
+      free (buf);
+    }
+  if (filter != NULL && filter->listener >= 0)
+    {
+      close (filter->listener);
+      filter->listener = -1;
+    }
+  if (sock >= 0)
+    close (sock);
+  return ret;
 }

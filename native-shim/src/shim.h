@@ -35,6 +35,8 @@ struct ctx {
   bool has_cgroupns;
   mode_t saved_umask;
   struct seccomp_filter *seccomp;
+  int seccomp_sock;          /* connected to PLAN_SECCOMP_LISTENER, -1: none */
+  pid_t hostpid;             /* C: its own pid in the host's pid namespace */
 };
 
 /* util.c */

@@ -156,6 +156,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       noPivot: o.noPivot,
       noNewKeyring: o.noNewKeyring,
       syncHooks,
+      seccompState: ociState(rec, 'creating'),
     });
 
     const shim = await runShim({

@@ -14,6 +14,7 @@ import type { RuntimeContext } from './context';
 import { attachTerminal, connectConsole, InternalConsole } from './console';
 import { statusOf, store } from './container';
 import { shimPath } from './paths';
+import { ociState } from './record';
 import { writeFileAtomic } from './store';
 import { forwardSignals } from './run';
 
@@ -124,6 +125,8 @@ export async function exec(ctx: RuntimeContext, o: ExecOptions): Promise<number>
     consoleSocketFd: consoleSocket ? shimFds(o.preserveFds).console : undefined,
     preserveFds: o.preserveFds,
     detach: o.detach,
+    // as runc: the exec'd process's pid, status "creating"
+    seccompState: ociState(rec, 'creating'),
   });
   const shim = await runShim({ mode: 'exec', shim: shimPath(), plan, preserveFds: o.preserveFds, consoleSocket }).finally(() => {
     consoleSocket?.destroy();

@@ -29,8 +29,8 @@ export function features(): object {
         operators: SECCOMP_OPERATORS,
         archs: SECCOMP_ARCHS,
         knownFlags: SECCOMP_FLAGS,
-        // WAIT_KILLABLE_RECV is accepted but has no effect without a notify listener
-        supportedFlags: SECCOMP_FLAGS.filter((f) => f !== 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'),
+        // WAIT_KILLABLE_RECV takes effect with a notify listener (dropped without one, as runc)
+        supportedFlags: SECCOMP_FLAGS,
       },
       apparmor: { enabled: enabled('/sys/module/apparmor/parameters/enabled', 'Y') },
       selinux: { enabled: enabled('/sys/fs/selinux/enforce') },

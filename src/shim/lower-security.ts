@@ -9,7 +9,7 @@
 //   config.json: /process/capabilities/bounding/2: unknown capability "CAP_FOO"
 
 import { ConfigError } from '../errors';
-import type { Capabilities, Rlimit, Scheduler, Seccomp } from '../spec/types';
+import type { Capabilities, Rlimit, Scheduler, Seccomp, Spec } from '../spec/types';
 import { ARG, CAPS, IOP, PLAN, RL, RULE, SC, SCA, SCHD, SCO } from './protocol';
 import { TlvWriter } from './tlv';
 
@@ -133,11 +133,26 @@ const SECCOMP_ACTION_CODES: ReadonlyMap<string, number> = new Map([
   ['SCMP_ACT_NOTIFY', SCA.NOTIFY],
 ]);
 
-/** Seccomp actions the runtime supports (for `tsrun features`); SCMP_ACT_NOTIFY is lowered but the shim
- *  refuses it (no listener support). */
-export const SECCOMP_ACTIONS: readonly string[] = [...SECCOMP_ACTION_CODES.keys()].filter(
-  (a) => a !== 'SCMP_ACT_NOTIFY',
-);
+/** Seccomp actions the runtime supports (for `tsrun features`). */
+export const SECCOMP_ACTIONS: readonly string[] = [...SECCOMP_ACTION_CODES.keys()];
+
+/** The runtime-spec version of the container process state (runc: specs.Version). */
+export const SECCOMP_STATE_VERSION = '1.2.0';
+
+/**
+ * The container process state the seccomp listener receives with the notify fd
+ * (runtime-spec config-linux.md "seccomp notify"), as a template for the shim:
+ * every 0x01 byte stands for the process's host pid, known only in the shim.
+ * `state` is the OCI state (its pid is replaced too).
+ */
+export function seccompProcessState(state: object, metadata?: string): string {
+  const obj: Record<string, unknown> = { ociVersion: SECCOMP_STATE_VERSION, fds: ['seccompFd'], pid: '\x01' };
+  if (metadata) obj.metadata = metadata;
+  obj.state = { ...state, pid: '\x01' };
+  // JSON.stringify escapes control characters, so the only raw 0x01 bytes are
+  // ours; ':"\u0001"' cannot occur inside a string (a quote there has a backslash before it)
+  return JSON.stringify(obj).split(':"\\u0001"').join(':\x01');
+}
 
 const SECCOMP_OPERATOR_CODES: ReadonlyMap<string, number> = new Map([
   ['SCMP_CMP_NE', SCO.NE],
@@ -264,6 +279,13 @@ export function lowerSeccomp(s: Seccomp, w: TlvWriter, base = 'config.json: /lin
   if (problems.length) throw new ConfigError(problems);
   w.raw(PLAN.SECCOMP, g.toBuffer());
   if (s.listenerPath) w.str(PLAN.SECCOMP_LISTENER, s.listenerPath);
+}
+
+/** PLAN_SECCOMP_STATE when a listener is configured: the state the listener receives (see seccompProcessState). */
+export function lowerSeccompState(spec: Pick<Spec, 'linux'>, state: object | undefined, w: TlvWriter): void {
+  const s = spec.linux?.seccomp;
+  if (!s?.listenerPath || !state) return;
+  w.str(PLAN.SECCOMP_STATE, seccompProcessState(state, s.listenerMetadata));
 }
 
 // ---- rlimits ---------------------------------------------------------------

@@ -7,6 +7,7 @@ import { PLAN, PLAN_FLAG, NSJ, MT, DV, KV, HOOK, HOOK_KIND, TOFF, TSRUN } from '
 import { MS, parseMountOptions, propagationFlags } from './mountopts';
 import { TlvWriter } from './tlv';
 import { lowerProcessSecurity } from './lower-process';
+import { lowerSeccompState } from './lower-security';
 
 export const CLONE: Record<NamespaceType, number> = {
   mount: 0x00020000,
@@ -59,6 +60,8 @@ export interface LowerOptions {
   noNewKeyring?: boolean;
   /** prestart/createRuntime hooks need the shim to stop for TS */
   syncHooks?: boolean;
+  /** the OCI state for the seccomp listener (linux.seccomp.listenerPath); its pid is filled in by the shim */
+  seccompState?: object;
 }
 
 function mountGroup(w: TlvWriter, m: Mount): void {
@@ -164,6 +167,7 @@ export function lowerSpec(spec: Spec, o: LowerOptions): Buffer {
   w.str(PLAN.EXEC_FIFO, o.execFifo);
 
   lowerProcessSecurity(spec, w);
+  lowerSeccompState(spec, o.seccompState, w);
   lowerProcess(spec, w);
   if (o.preserveFds) w.u64(PLAN.PRESERVE_FDS, o.preserveFds);
   if (o.consoleSocketFd !== undefined) w.u64(PLAN.CONSOLE_SOCKET, o.consoleSocketFd);
@@ -209,6 +213,8 @@ export interface LowerExecOptions {
   preserveFds?: number;
   detach?: boolean;
   pidFile?: string;
+  /** the OCI state for the seccomp listener (linux.seccomp.listenerPath); its pid is filled in by the shim */
+  seccompState?: object;
 }
 
 /**
@@ -229,6 +235,7 @@ export function lowerExec(spec: Spec, proc: NonNullable<Spec['process']>, o: Low
   for (const f of o.cgroupProcs ?? []) w.str(PLAN.CGROUP_PROCS, f);
   const withProc = { process: proc, linux: spec.linux };
   lowerProcessSecurity(withProc, w);
+  lowerSeccompState(withProc, o.seccompState, w);
   lowerProcess(withProc, w);
   if (o.preserveFds) w.u64(PLAN.PRESERVE_FDS, o.preserveFds);
   if (o.consoleSocketFd !== undefined) w.u64(PLAN.CONSOLE_SOCKET, o.consoleSocketFd);

@@ -80,6 +80,7 @@ export const PLAN = {
   CPU_AFFINITY: 43,
   SECCOMP_LISTENER: 44,
   HOOK_STATE_START: 45,
+  SECCOMP_STATE: 46,
 } as const;
 
 export const PLAN_FLAG = {

@@ -48,11 +48,11 @@ function recvmsg(): (...a: unknown[]) => number {
 
 /**
  * Receives one fd sent with SCM_RIGHTS on `sock` (and the bytes that came
- * with it).  `wait`: block until something arrives.  Returns null when
+ * with it, at most `size`).  `wait`: block until something arrives.  Returns null when
  * nothing is there (without wait) or the peer closed without sending one.
  */
-export function recvFd(sock: number, wait = false): { fd: number; data: string } | null {
-  const data = Buffer.alloc(256);
+export function recvFd(sock: number, wait = false, size = 256): { fd: number; data: string } | null {
+  const data = Buffer.alloc(size);
   // CMSG_SPACE(sizeof(int)) = 24 on 64-bit; room for a few in case of stray fds
   const control = Buffer.alloc(64);
   const msg = {

@@ -27,14 +27,14 @@ test('features is valid JSON and matches what this build does', () => {
   assert.equal(l.cgroup.v2, true);
   assert.equal(l.cgroup.systemd, false);
   assert.equal(l.cgroup.systemdUser, false);
-  // seccomp: what podman's profile and the custom rules use; no notify
+  // seccomp: what podman's profile and the custom rules use, and notify
   assert.equal(l.seccomp.enabled, true);
   for (const a of ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_TRAP', 'SCMP_ACT_LOG']) assert.ok(l.seccomp.actions.includes(a), a);
-  assert.ok(!l.seccomp.actions.includes('SCMP_ACT_NOTIFY'), 'seccomp notify is not supported');
+  assert.ok(l.seccomp.actions.includes('SCMP_ACT_NOTIFY'), 'seccomp notify is supported');
   assert.deepEqual([...l.seccomp.operators].sort(), ['SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_LE', 'SCMP_CMP_LT', 'SCMP_CMP_MASKED_EQ', 'SCMP_CMP_NE']);
   for (const a of ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']) assert.ok(l.seccomp.archs.includes(a), a);
   for (const flag of l.seccomp.supportedFlags) assert.ok(l.seccomp.knownFlags.includes(flag), flag);
-  assert.ok(!l.seccomp.supportedFlags.includes('SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'), 'only meaningful with notify');
+  assert.ok(l.seccomp.supportedFlags.includes('SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'), 'meaningful with notify');
   // LSMs: enabled only where the host has them (config-security.test.ts checks the error otherwise)
   assert.equal(l.apparmor.enabled, fs.existsSync('/sys/module/apparmor/parameters/enabled') && fs.readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y');
   assert.equal(l.selinux.enabled, fs.existsSync('/sys/fs/selinux/enforce'));

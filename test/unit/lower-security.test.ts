@@ -6,6 +6,8 @@ import { ConfigError } from '../../src/errors';
 import { ARG, CAPS, IOP, PLAN, RL, RULE, SC, SCA, SCHD, SCO } from '../../src/shim/protocol';
 import { readTlv, tlvU64, TlvWriter, type TlvEntry } from '../../src/shim/tlv';
 import {
+  lowerSeccompState,
+  seccompProcessState,
   CAPABILITIES,
   SECCOMP_ACTIONS,
   SECCOMP_ARCHS,
@@ -176,7 +178,7 @@ test('lowerSeccomp maps every action and operator name', () => {
     assert.equal(u64(r, RULE.ACTION), BigInt(codes[i]), names[i]);
     assert.equal(u64(readTlv(only(r, RULE.ARG).value), ARG.OP), BigInt(opCodes[i % ops.length]));
   });
-  assert.ok(!SECCOMP_ACTIONS.includes('SCMP_ACT_NOTIFY'), 'notify is not advertised');
+  assert.ok(SECCOMP_ACTIONS.includes('SCMP_ACT_NOTIFY'), 'notify is advertised');
   assert.ok(SECCOMP_ACTIONS.includes('SCMP_ACT_KILL_PROCESS'));
   assert.deepEqual([...SECCOMP_OPERATORS], ops);
   assert.ok(SECCOMP_ARCHS.includes('SCMP_ARCH_X86_64') && SECCOMP_ARCHS.includes('SCMP_ARCH_AARCH64'));
@@ -341,4 +343,28 @@ test('personalityDomain maps LINUX and LINUX32', () => {
   assert.deepEqual(configErrorLines(() => personalityDomain('toString')), [
     'config.json: /linux/personality/domain: unknown personality domain "toString"',
   ]);
+});
+
+test('seccompProcessState: the runtime-spec container process state, 0x01 where the pid goes', () => {
+  const state = { ociVersion: '1.2.0', id: 'c1', pid: 0, status: 'creating', bundle: '/b', annotations: { tricky: 'x":"\x01 "pid":"\x01' } };
+  const tpl = seccompProcessState(state, 'meta data');
+  // exactly two pid slots, both structural
+  assert.equal(tpl.split('\x01').length - 1, 2);
+  const parsed = JSON.parse(tpl.split('\x01').join('4242'));
+  assert.deepEqual(parsed, {
+    ociVersion: '1.2.0',
+    fds: ['seccompFd'],
+    pid: 4242,
+    metadata: 'meta data',
+    state: { ...state, pid: 4242 },
+  });
+  // metadata is omitted when empty (omitempty in the spec's Go types)
+  assert.equal('metadata' in JSON.parse(seccompProcessState(state).split('\x01').join('1')), false);
+
+  // written only when a listener is configured
+  const withListener = lower((w) =>
+    lowerSeccompState({ linux: { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/l.sock', listenerMetadata: 'm' } } }, state, w),
+  );
+  assert.equal(JSON.parse(only(withListener, PLAN.SECCOMP_STATE).value.toString().split('\x01').join('7')).metadata, 'm');
+  assert.deepEqual(lower((w) => lowerSeccompState({ linux: { seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } } }, state, w)), []);
 });
