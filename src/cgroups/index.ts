@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Device, Resources } from '../spec/types';
 import { ConfigError, SystemError, TsrunError, UnsupportedError, withCleanupErrors } from '../errors';
-import { childDirs, codeOf, exists, isProtected, mkdir, readFile, readKeyValues, reason, rmdir, sleepMs, writeFile } from './fs';
+import { childDirs, codeOf, exists, isProtected, isRootCgroup, mkdir, readFile, readKeyValues, reason, rmdir, sleepMs, writeFile } from './fs';
 import { applyUnified, applyV1, applyV2, v2Controllers } from './resources';
 import { deviceFilter, effectiveRules, encode, v1Writes } from './devices';
 import { collectStats } from './stats';
@@ -144,14 +144,41 @@ function uniqueDirs(rec: CgroupRecord): string[] {
   return [...new Set(Object.values(rec.paths))];
 }
 
-/** Creates dir and its missing parents; returns the dirs it created (outermost first). */
+/**
+ * Creates dir and its missing parents; returns the dirs it created (outermost
+ * first).  A delete may remove an empty parent (removeEmptyParents) between two
+ * levels here: that ENOENT starts the walk again.
+ */
 function mkdirs(hierRoot: string, cgPath: string, created: string[], onLevel?: (parent: string, dir: string) => void): void {
-  let cur = hierRoot;
-  for (const comp of cgPath.split('/').filter(Boolean)) {
-    const parent = cur;
-    cur = path.join(cur, comp);
-    if (mkdir(cur)) created.push(cur);
-    onLevel?.(parent, cur);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      let cur = hierRoot;
+      for (const comp of cgPath.split('/').filter(Boolean)) {
+        const parent = cur;
+        cur = path.join(cur, comp);
+        if (mkdir(cur)) created.push(cur);
+        onLevel?.(parent, cur);
+      }
+      return;
+    } catch (err) {
+      if (codeOf((err as { cause?: unknown }).cause) !== 'ENOENT' || attempt >= 5) throw err;
+    }
+  }
+}
+
+/**
+ * After the container's own cgroup is gone, the parents that are now empty
+ * (the shared "/tsrun" of default paths, or the parents of a cgroupsPath) go
+ * too, deepest first, up to the hierarchy root; the first non-empty one stops
+ * it.  A create racing this recreates what it needs (mkdirs).
+ */
+function removeEmptyParents(dir: string): void {
+  for (let d = path.dirname(dir); !isRootCgroup(d) && !isProtected(d) && d.startsWith('/sys/fs/cgroup/'); d = path.dirname(d)) {
+    try {
+      rmdir(d);
+    } catch {
+      return; // not empty (ENOTEMPTY/EBUSY), or gone already
+    }
   }
 }
 
@@ -354,6 +381,7 @@ export function destroyCgroup(rec: CgroupRecord): void {
     }
   }
   if (errors.length) throw new SystemError(errors.join('; '));
+  for (const d of dirs) removeEmptyParents(d);
 }
 
 // ---- freezer -----------------------------------------------------------------

@@ -37,11 +37,11 @@ export function snapshot(): Snapshot {
   for (const c of fs.readdirSync('/sys/fs/cgroup')) {
     const d = `/sys/fs/cgroup/${c}`;
     try {
-      // the shared parent "tsrun" may stay (as runc leaves its parents); container cgroups may not
+      // container cgroups, and the shared parent "tsrun" (delete removes it once empty)
       for (const e of fs.readdirSync(d, { withFileTypes: true })) {
         if (!e.isDirectory()) continue;
         const sub = fs.readdirSync(`${d}/${e.name}`, { withFileTypes: true }).filter((x) => x.isDirectory());
-        if (/tsrun/.test(e.name)) cgroups.push(...sub.map((x) => `${d}/${e.name}/${x.name}`));
+        if (/tsrun/.test(e.name)) cgroups.push(`${d}/${e.name}`, ...sub.map((x) => `${d}/${e.name}/${x.name}`));
         else cgroups.push(...sub.filter((x) => /tsrun/.test(x.name)).map((x) => `${d}/${e.name}/${x.name}`));
       }
     } catch {
