@@ -10,10 +10,26 @@ let koffiMod: typeof Koffi | undefined;
 let libc: Koffi.IKoffiLib | undefined;
 const fns = new Map<string, Fn>();
 
+/**
+ * koffi's native module, loaded directly when this platform's build is there:
+ * koffi's index.js first loads its installer's helpers (https, zlib, crypto),
+ * ~8 ms of the ~10 ms a require('koffi') costs, and only adds deprecated
+ * aliases to the API the native module already has.  Elsewhere (musl, other
+ * architectures) require('koffi') finds the right build itself.
+ */
 export function koffi(): typeof Koffi {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  koffiMod ??= require('koffi') as typeof Koffi;
-  return koffiMod;
+  if (!koffiMod) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      koffiMod = require(`koffi/build/koffi/${process.platform}_${process.arch}/koffi.node`) as typeof Koffi;
+      if (typeof koffiMod.load !== 'function') koffiMod = undefined;
+    } catch {
+      koffiMod = undefined;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    koffiMod ??= require('koffi') as typeof Koffi;
+  }
+  return koffiMod!;
 }
 
 export function lib(): Koffi.IKoffiLib {
