@@ -57,12 +57,6 @@ export class SystemError extends TsrunError {
 /** The host cannot do what the config asks (missing kernel feature, no systemd, ...). */
 export class UnsupportedError extends TsrunError {}
 
-/** Wraps an exit status that must be passed through unchanged (run, exec). */
-export class ExitStatus extends Error {
-  constructor(readonly code: number) {
-    super(`exit status ${code}`);
-  }
-}
 
 /** Errors in one message: the first failure and what went wrong while cleaning up after it. */
 export function withCleanupErrors(err: unknown, cleanupErrors: unknown[]): unknown {

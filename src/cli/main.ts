@@ -2,7 +2,7 @@
 // in ./commands; this file wires them and owns the one error handler.
 import type { CommandModule } from 'yargs';
 import type YargsFactory from 'yargs/yargs';
-import { AlreadyExistsError, ExitStatus, NotFoundError, TsrunError, UsageError } from '../errors';
+import { AlreadyExistsError, NotFoundError, TsrunError, UsageError } from '../errors';
 import { createLogger } from '../runtime/log';
 import { commands } from './commands';
 import { exit } from './exit';
@@ -36,7 +36,6 @@ function rootFlag(argv: string[]): string {
 
 /** The one place errors become output: `tsrun: <message>` on stderr (and the --log file). */
 export function reportError(err: unknown, argv: string[]): number {
-  if (err instanceof ExitStatus) return err.code;
   let msg = err instanceof Error ? err.message : String(err);
   // what to do next (the message itself stays: podman and containerd match "does not exist")
   const root = rootFlag(argv);

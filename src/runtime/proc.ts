@@ -54,6 +54,3 @@ export function waitForExit(pid: number, startTime: number, timeoutMs: number): 
   return true;
 }
 
-export function signalNumber(sig: string | number): number {
-  return typeof sig === 'number' ? sig : (require('os').constants.signals as Record<string, number>)[sig];
-}

@@ -26,6 +26,3 @@ export function parseSignal(s: string | number | undefined, fallback = 'SIGTERM'
   return n;
 }
 
-export function signalName(n: number): string {
-  return Object.keys(SIGNALS).find((k) => SIGNALS[k] === n) ?? String(n);
-}

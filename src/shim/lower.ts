@@ -30,8 +30,6 @@ export const DEFAULT_DEVICES: readonly Required<Device>[] = [
   { path: '/dev/urandom', type: 'c', major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
 ];
 
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
 export interface RootfsMount {
   source: string;
   type: string;

@@ -3,30 +3,19 @@
 // how parseLayerSource classifies entries.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { spawnSync } from 'child_process';
-import { encodeHeader, padding, END_OF_ARCHIVE } from '../../src/image/tarformat';
+import { sha, tarOf } from '../helpers/tarfiles';
 import { parseLayerSource, imageConfigFor, resolveImage } from '../../src/image/source';
 import { ensureLayers } from '../../src/image/store';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-image-oci-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function tarOf(files: Record<string, string>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [p, body] of Object.entries(files)) {
-    const b = Buffer.from(body);
-    parts.push(encodeHeader({ path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: b.length, mtime: 1700000000 }), b, Buffer.alloc(padding(b.length)));
-  }
-  parts.push(END_OF_ARCHIVE);
-  return Buffer.concat(parts);
-}
 
-const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 /** An OCI layout dir with two images: "one" (1 gzip layer) and "two" (2 plain layers). */
 function makeLayout(dir: string): { l1: Buffer; l2: Buffer; l3: Buffer } {

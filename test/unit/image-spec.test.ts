@@ -3,12 +3,11 @@
 // wins, whiteouts hide); the layer entry relative to the bundle.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { encodeHeader, padding, END_OF_ARCHIVE } from '../../src/image/tarformat';
+import { sha, tarOf } from '../helpers/tarfiles';
 import { parseLayerSource } from '../../src/image/source';
 import { readImageFiles, resolveImageUser, specFromImage } from '../../src/image/imagespec';
 import { defaultSpec } from '../../src/spec/default';
@@ -16,16 +15,6 @@ import { defaultSpec } from '../../src/spec/default';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-image-spec-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function tarOf(files: Record<string, string>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [p, body] of Object.entries(files)) {
-    const b = Buffer.from(body);
-    parts.push(encodeHeader({ path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: b.length, mtime: 1700000000 }), b, Buffer.alloc(padding(b.length)));
-  }
-  parts.push(END_OF_ARCHIVE);
-  return Buffer.concat(parts);
-}
-const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 /** An OCI layout of `layers` (bottom first; the first gzipped) with image config `cfg`. */
 function layout(dir: string, layers: Buffer[], cfg: Record<string, unknown>): void {
