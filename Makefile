@@ -8,7 +8,7 @@ NODE ?= node
 APT_PACKAGES := gcc make libc6-dev libseccomp-dev busybox-static
 STAMP := build/.stamps
 
-.PHONY: all build deps apt-deps npm-deps shim ts bundle-busybox demo test test-unit test-integration bench clean
+.PHONY: all build deps apt-deps npm-deps shim ts front bundle-busybox demo test test-unit test-integration bench clean
 
 all: build
 
@@ -36,10 +36,16 @@ npm-deps:
 	fi
 
 # ---- build ------------------------------------------------------------------
-build: deps shim ts
+build: deps shim ts front
 
 shim:
 	$(MAKE) -C native-shim
+
+# bin/tsrun is the C front end (native-shim/front): a copy, replaced by rename
+# (it may be running); scripts/build.js installs it too
+front: shim
+	@mkdir -p bin
+	@cmp -s native-shim/build/tsrun bin/tsrun || { cp native-shim/build/tsrun bin/tsrun.tmp && mv -f bin/tsrun.tmp bin/tsrun; }
 
 TS_SOURCES := $(shell find src scripts schema -type f 2>/dev/null)
 TEST_SOURCES := $(shell find test -name '*.ts' 2>/dev/null)

@@ -4,7 +4,10 @@
 //      validation code (src/spec/generated/), so no schema is compiled at run time;
 //   2. esbuild bundles the CLI into dist/tsrun.js (one file, koffi left external
 //      because it ships a native binary);
-//   3. esbuild bundles every test/**/*.test.ts into build/test/ for `node --test`.
+//   3. esbuild bundles every test/**/*.test.ts into build/test/ for `node --test`;
+//   4. bin/tsrun: the C front end (native-shim/build/tsrun, `make -C native-shim`),
+//      which runs dist/tsrun.js for all it does not answer itself; without it
+//      (the shim not built yet) a symlink to dist/tsrun.js.
 // Type checking is `tsc --noEmit` (the Makefile runs it).
 'use strict';
 const fs = require('fs');
@@ -70,6 +73,23 @@ m.exports.cli();
   fs.chmodSync('dist/tsrun.js', 0o755);
 }
 
+/** bin/tsrun: a copy of the front (replaced by rename: it may be running), else a symlink to the CLI. */
+function installFront() {
+  const front = 'native-shim/build/tsrun';
+  const bin = 'bin/tsrun';
+  const tmp = `${bin}.${process.pid}.tmp`;
+  fs.mkdirSync('bin', { recursive: true });
+  fs.rmSync(tmp, { force: true });
+  if (fs.existsSync(front)) {
+    fs.copyFileSync(front, tmp);
+    fs.chmodSync(tmp, 0o755);
+  } else {
+    console.error(`build: ${front} is not built (make -C native-shim): bin/tsrun runs the TypeScript CLI for every call`);
+    fs.symlinkSync('../dist/tsrun.js', tmp);
+  }
+  fs.renameSync(tmp, bin);
+}
+
 function findTests(dir) {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -89,6 +109,7 @@ async function main() {
     minifyWhitespace: true,
   });
   writeLoader();
+  installFront();
 
   const tests = [...findTests('test'), ...(fs.existsSync('test/helpers') ? [] : [])];
   if (tests.length) {

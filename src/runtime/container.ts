@@ -5,7 +5,7 @@ import { isFrozen } from '../cgroups';
 import type { RuntimeContext } from './context';
 import { EXEC_FIFO } from './paths';
 import { readProcStat, isAlive } from './proc';
-import { ociState, type ContainerRecord, type OciState } from './record';
+import type { ContainerRecord } from './record';
 import { deriveStatus, type Status } from './status';
 import { StateStore } from './store';
 
@@ -42,9 +42,4 @@ export function load(ctx: RuntimeContext, id: string): Loaded {
   const st = store(ctx);
   const rec = st.read(id);
   return { rec, status: statusOf(st, rec) };
-}
-
-export function stateOf(ctx: RuntimeContext, id: string): OciState {
-  const { rec, status } = load(ctx, id);
-  return ociState(rec, status);
 }

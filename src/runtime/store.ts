@@ -7,6 +7,7 @@ import * as path from 'path';
 import { AlreadyExistsError, NotFoundError, SystemError } from '../errors';
 import { validateId } from './id';
 import { EXEC_FIFO, STATE_FILE } from './paths';
+import { FRONT_FILE, frontRecord } from './front-record';
 import type { ContainerRecord } from './record';
 import type { Spec } from '../spec/types';
 
@@ -99,8 +100,18 @@ export class StateStore {
     }
   }
 
+  /**
+   * state.json, and the front record (src/runtime/front-record.ts) for the C
+   * front end: the old one goes first and the new one follows state.json, so
+   * a front record, when there is one, always says what state.json says.
+   */
   write(rec: ContainerRecord): void {
-    writeFileAtomic(path.join(this.dir(rec.id), STATE_FILE), JSON.stringify(rec));
+    const dir = this.dir(rec.id);
+    const front = path.join(dir, FRONT_FILE);
+    fs.rmSync(front, { force: true });
+    writeFileAtomic(path.join(dir, STATE_FILE), JSON.stringify(rec));
+    const text = frontRecord(rec);
+    if (text !== undefined) writeFileAtomic(front, text);
   }
 
   writeConfig(id: string, spec: Spec): void {

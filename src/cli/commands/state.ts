@@ -10,7 +10,10 @@ export const command: CommandModule<GlobalArgs, Args> = {
   describe: 'print the OCI state of a container as JSON',
   builder: (y) => y.positional('container-id', { type: 'string', demandOption: true }).example('$0 state c1', ''),
   handler: async (a) => {
-    const { stateOf } = await import('../../runtime/container');
-    process.stdout.write(JSON.stringify(stateOf(contextFrom(a), a['container-id']), null, 2) + '\n');
+    const { load } = await import('../../runtime/container');
+    const { stateText } = await import('../../runtime/front-record');
+    const { rec, status } = load(contextFrom(a), a['container-id']);
+    // the C front prints the same bytes from the front record
+    process.stdout.write(stateText(rec, status));
   },
 };

@@ -1,0 +1,104 @@
+// The record for the C front end (native-shim/front, installed as bin/tsrun):
+// <root>/<id>/front, written next to state.json by StateStore.write, so the
+// front can answer `state`, `start`, `kill` and `delete` in their plain
+// success cases without Node and without parsing JSON.  It holds only facts
+// computed here; anything the front does not find in it, or finds unusual,
+// makes it run the TypeScript CLI instead.
+//
+// Format (version 1), one "key value" line each, in this order:
+//   tsrun-front 1
+//   pid <pid>
+//   start-time <pidStartTime>
+//   freezer none | freezer v1 <dir> | freezer v2 <dir>      (isFrozen's source)
+//   start-fast 0|1        no poststart hooks: start is "read the fifo, unlink it"
+//   delete-fast 0|1       no poststop hooks, no write layer, no shared pid
+//                         namespace, no protected cgroup: delete is "rmdir the
+//                         cgroups (below), remove the state dir"
+//   rmdir <dir>           the container's cgroup dirs, in destroyCgroup's order
+//   up <n> <dir>          the parents removeEmptyParents tries for the n-th
+//                         rmdir dir, deepest first (stop the chain at an error)
+//   state-live <h> <t>    then h + t bytes and "\n": what `state` prints while
+//                         the process lives; the status goes between the
+//                         first h bytes and the last t
+//   state-stopped <n>     then n bytes and "\n": what `state` prints once stopped
+//   end
+import * as path from 'path';
+import type { CgroupRecord } from '../cgroups';
+import { isProtected, isRootCgroup } from '../cgroups/fs';
+import { ociState, type ContainerRecord } from './record';
+
+export const FRONT_FILE = 'front';
+export const FRONT_VERSION = 1;
+
+/** What `tsrun state` prints (the one definition: the state command uses it too). */
+export function stateText(rec: ContainerRecord, status: Parameters<typeof ociState>[1]): string {
+  return JSON.stringify(ociState(rec, status), null, 2) + '\n';
+}
+
+export interface FrontOptions {
+  /** isRootCgroup (tests pass their own) */
+  isRoot?: (dir: string) => boolean;
+}
+
+/** isFrozen's source: the v1 freezer, else the v2 cgroup.freeze of the unified dir. */
+function freezerLine(cg: CgroupRecord | undefined): string {
+  if (!cg) return 'freezer none';
+  if (cg.mode !== 'v2' && cg.paths.freezer) return `freezer v1 ${cg.paths.freezer}`;
+  if (cg.paths.unified) return `freezer v2 ${cg.paths.unified}`;
+  return 'freezer none';
+}
+
+/** removeEmptyParents' walk, precomputed: the parents of dir it would try, deepest first. */
+export function emptyParents(dir: string, isRoot: (d: string) => boolean): string[] {
+  const out: string[] = [];
+  for (let d = path.dirname(dir); !isRoot(d) && !isProtected(d) && d.startsWith('/sys/fs/cgroup/'); d = path.dirname(d)) out.push(d);
+  return out;
+}
+
+/**
+ * The front record of a container, or undefined while the record is not
+ * complete (no pid yet, or create still running): the front then has nothing
+ * to go on and runs the TypeScript CLI.
+ */
+export function frontRecord(rec: ContainerRecord, o: FrontOptions = {}): string | undefined {
+  if (!rec.pid || !rec.pidStartTime || rec.creator) return undefined;
+  const isRoot = o.isRoot ?? isRootCgroup;
+  const cg = rec.cgroup;
+  const dirs = cg ? [...new Set(Object.values(cg.paths))] : [];
+  // the front reads line by line
+  if ([...dirs, ...dirs.flatMap((d) => emptyParents(d, isRoot))].some((d) => d.includes('\n') || !path.isAbsolute(d))) return undefined;
+  const deleteFast =
+    !rec.hooks?.poststop?.length && !rec.dataDir && !rec.layers?.length && !rec.sharedPidNamespace && !dirs.some((d) => isProtected(d));
+  const lines = [
+    `tsrun-front ${FRONT_VERSION}`,
+    `pid ${rec.pid}`,
+    `start-time ${rec.pidStartTime}`,
+    freezerLine(cg),
+    `start-fast ${rec.hooks?.poststart?.length ? 0 : 1}`,
+    `delete-fast ${deleteFast ? 1 : 0}`,
+  ];
+  if (deleteFast) {
+    for (const d of dirs) lines.push(`rmdir ${d}`);
+    dirs.forEach((d, i) => {
+      for (const p of emptyParents(d, isRoot)) lines.push(`up ${i} ${p}`);
+    });
+  }
+  // the status sits right after the one top-level "status" key (a raw newline
+  // and two spaces only occur between top-level members of the pretty JSON)
+  const live = stateText(rec, 'created');
+  const key = '\n  "status": "';
+  const at = live.indexOf(key);
+  if (at < 0) return undefined;
+  const head = Buffer.from(live.slice(0, at + key.length));
+  const tail = Buffer.from(live.slice(at + key.length + 'created'.length));
+  const stopped = Buffer.from(stateText(rec, 'stopped'));
+  return (
+    lines.join('\n') +
+    `\nstate-live ${head.length} ${tail.length}\n` +
+    head.toString() +
+    tail.toString() +
+    `\nstate-stopped ${stopped.length}\n` +
+    stopped.toString() +
+    '\nend\n'
+  );
+}
