@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import type * as net from 'net';
 import * as path from 'path';
-import { cgroupPids, destroyCgroup, procsFiles, setupCgroup } from '../cgroups';
+import { cgroupPids, destroyCgroup, isFrozen, procsFiles, setupCgroup, thaw } from '../cgroups';
 import { SystemError, TsrunError, withCleanupErrors } from '../errors';
 import { runShim, shimFds, type ShimRun } from '../shim/client';
 import { lowerSpec } from '../shim/lower';
@@ -222,6 +222,8 @@ export function destroyContainer(ctx: RuntimeContext, st: StateStore, rec: Conta
   if (rec.pid && rec.pidStartTime && isAlive(rec.pid, rec.pidStartTime)) {
     step(() => {
       process.kill(rec.pid, 'SIGKILL');
+      // a paused container's process only sees SIGKILL once thawed (as kill.ts does)
+      if (rec.cgroup && isFrozen(rec.cgroup)) thaw(rec.cgroup);
       if (!waitForExit(rec.pid, rec.pidStartTime, 10000)) throw new SystemError(`container process ${rec.pid} did not exit after SIGKILL`);
     });
   }
