@@ -76,7 +76,7 @@ test('20 parallel creates of one id: exactly one wins, the others say "already e
   for (const r of rs.filter((x) => x.code !== 0)) assert.match(r.stderr, new RegExp(`^tsrun: container "${id}" already exists( \\([^\\n]*\\))?\\n$`));
   const s = w.state(id);
   assert.equal(s.status, 'created');
-  assert.deepEqual(fs.readdirSync(path.join(w.root, id)).sort(), ['config.json', 'exec.fifo', 'state.json']);
+  assert.deepEqual(fs.readdirSync(path.join(w.root, id)).sort(), ['config.json', 'exec.fifo', 'front', 'state.json']);
   // one init, alone in the container's cgroups
   for (const d of cgroupDirs(id)) {
     const procs = fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
