@@ -51,14 +51,23 @@ exec_node (int argc, char **argv)
       _exit (127);
     }
   self[n] = '\0';
-  /* <top>/bin/tsrun -> <top>/dist/tsrun.js */
-  slash = strrchr (self, '/');
-  if (slash)
-    *slash = '\0';
-  slash = strrchr (self, '/');
-  if (slash)
-    *slash = '\0';
-  snprintf (script, sizeof script, "%s/dist/tsrun.js", self);
+  /* <top>/bin/tsrun -> <top>/dist/tsrun.js (also from <top>/native-shim/build/tsrun) */
+  script[0] = '\0';
+  for (i = 0; i < 3; i++)
+    {
+      char candidate[sizeof script];
+      slash = strrchr (self, '/');
+      if (slash == NULL)
+        break;
+      *slash = '\0';
+      if (i == 0)
+        continue;
+      snprintf (candidate, sizeof candidate, "%s/dist/tsrun.js", self);
+      if (script[0] == '\0' || access (candidate, F_OK) == 0)
+        strcpy (script, candidate);
+      if (access (candidate, F_OK) == 0)
+        break;
+    }
 
   /* PATH as env(1) searches it */
   if (path == NULL)
