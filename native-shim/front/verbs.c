@@ -172,14 +172,20 @@ front_status (const struct front_record *rec, const char *dir, enum front_status
   return 0;
 }
 
-/* store.ts lockDir: flock on the directory, then make sure it is still the container's. */
+/* store.ts lockDir: flock on the directory, then make sure it is still the
+ * container's.  *gone is set when TypeScript would say NotFoundError (the
+ * directory does not exist, or was deleted while we waited). */
 static int
-lock_dir (const char *dir, int *fd_out, struct front_why *why)
+lock_dir (const char *dir, int *fd_out, int *gone, struct front_why *why)
 {
   struct stat a, b;
   int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  *gone = 0;
   if (fd < 0)
-    return front_fail (why, "open \"%s\": %s", dir, strerror (errno));
+    {
+      *gone = errno == ENOENT;
+      return front_fail (why, "open \"%s\": %s", dir, strerror (errno));
+    }
   while (flock (fd, LOCK_EX) < 0)
     {
       if (errno != EINTR)
@@ -191,6 +197,7 @@ lock_dir (const char *dir, int *fd_out, struct front_why *why)
   if (fstat (fd, &a) < 0 || stat (dir, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev || a.st_nlink == 0)
     {
       close (fd);
+      *gone = 1;
       return front_fail (why, "\"%s\" was deleted while waiting for its lock", dir);
     }
   *fd_out = fd;
@@ -266,9 +273,9 @@ front_start (struct front_call *c, struct front_why *why)
   struct front_record rec;
   enum front_status status;
   char fifo[4200], b;
-  int lock, fd, ret, delay = 0;
+  int lock, fd, ret, gone, delay = 0;
 
-  ret = lock_dir (c->dir, &lock, why);
+  ret = lock_dir (c->dir, &lock, &gone, why);
   if (ret < 0)
     return ret;
   ret = front_record_read (lock, c->dir, &rec, why);
@@ -428,11 +435,11 @@ front_kill (struct front_call *c, struct front_why *why)
 {
   struct front_record rec;
   enum front_status status;
-  int lock, ret, sig;
+  int lock, ret, gone, sig;
 
   if (front_parse_signal (c->signal ? c->signal : "SIGTERM", &sig) < 0)
     return front_fail (why, "kill: signal \"%s\" is not a plain one", c->signal);
-  ret = lock_dir (c->dir, &lock, why);
+  ret = lock_dir (c->dir, &lock, &gone, why);
   if (ret < 0)
     return ret;
   ret = front_record_read (lock, c->dir, &rec, why);
@@ -552,7 +559,9 @@ remove_state_dir (int dirfd, const char *dir, struct front_why *why)
 }
 
 /*
- * delete.ts of a stopped container whose record says delete may be fast:
+ * delete.ts of a stopped container whose record says delete may be fast
+ * (and delete --force of one that does not exist: podman and containerd
+ * call it after every container):
  * destroyContainer is then destroyCgroup (rmdir the container's cgroup dirs,
  * then their parents left empty) and st.remove.  Everything is checked
  * before the first rmdir; a race after it (a process joined the cgroup)
@@ -565,9 +574,12 @@ front_delete (struct front_call *c, struct front_why *why)
   struct front_record rec;
   enum front_status status;
   int exists[FRONT_MAX_DIRS] = { 0 };
-  int lock, ret, i;
+  int lock, ret, gone, i;
 
-  ret = lock_dir (c->dir, &lock, why);
+  ret = lock_dir (c->dir, &lock, &gone, why);
+  /* delete --force of a container that does not exist: nothing to do, exit 0 */
+  if (ret < 0 && gone && c->force)
+    return 0;
   if (ret < 0)
     return ret;
   ret = front_record_read (lock, c->dir, &rec, why);

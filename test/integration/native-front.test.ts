@@ -109,6 +109,12 @@ test('start, kill (default SIGTERM), delete through the front leave nothing behi
   assert.equal(fs.existsSync(log), false, 'nothing to log on success');
   assert.equal(fs.existsSync(path.join(w.root, id)), false, 'the state dir is gone');
   for (const d of dirs) assert.equal(fs.existsSync(d), false, `${d} is gone`);
+  // delete --force of a container that does not exist (podman and containerd call it): exit 0, silent, as TypeScript
+  for (const args of [['delete', '--force', id], ['rm', '-f', 'never-was']]) {
+    const ts = node(args);
+    assert.equal(ts.code, 0, ts.stderr);
+    assert.equal(fastOk(args), ts.stdout);
+  }
 });
 
 test('kill: every signal spelling parseSignal takes goes fast, the others to TypeScript with its message', () => {
