@@ -123,6 +123,8 @@ export class StateStore {
   }
 
   remove(id: string): void {
+    // the front record first, as the C front's delete does: a `state` meanwhile asks TypeScript
+    fs.rmSync(path.join(this.dir(id), FRONT_FILE), { force: true });
     fs.rmSync(this.dir(id), { recursive: true, force: true });
   }
 
