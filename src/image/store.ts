@@ -2,19 +2,27 @@
 //   <dataDir>/layers/sha256/<hex>/   unpacked layers; hex = sha256 of the
 //                                    uncompressed tar (the OCI diff_id)
 //   <dataDir>/tmp/<pid>-<rand>/      unpacks in progress (renamed into place)
-//   <dataDir>/index/<sha256(key)>    digest of a tar file by (path, size, mtime, inode)
+//   <dataDir>/index/<hash(key)>      digest of a tar file by (path, size, mtime, inode, dev):
+//                                    "<digest>\n<key>\n", the key checked on read
 //   <dataDir>/l/<short>              short symlinks to layers (long overlay options)
 //   <dataDir>/containers/<id>/       per-container upper/work/merged
 //   <dataDir>/store.lock             flock: shared while ensuring, exclusive to prune
-import * as crypto from 'crypto';
+// crypto and zlib are required only when a layer is unpacked: a container
+// from an unpacked image must not pay for loading them (~2-4 ms).
 import * as fs from 'fs';
 import * as path from 'path';
-import * as zlib from 'zlib';
+import type * as Crypto from 'crypto';
+import type * as Zlib from 'zlib';
 import type { Readable } from 'stream';
 import { LayerError, LayerExtractor } from './unpack';
 import { TarFormatError, TarReader } from './tarformat';
 import { openArchive, resolveImage, type ImageSource } from './source';
 import { Progress } from './progress';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const crypto = (): typeof Crypto => require('crypto') as typeof Crypto;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const zlib = (): typeof Zlib => require('zlib') as typeof Zlib;
 
 export interface LayerRef {
   digest: string;
@@ -74,11 +82,11 @@ interface UnpackResult {
  */
 export function unpackStream(input: Readable, dest: string, label: string, progress?: Progress): Promise<UnpackResult> {
   return new Promise((resolve, reject) => {
-    const rawHash = crypto.createHash('sha256');
-    const tarHash = crypto.createHash('sha256');
+    const rawHash = crypto().createHash('sha256');
+    const tarHash = crypto().createHash('sha256');
     const ex = new LayerExtractor(dest, label);
     const reader = new TarReader((e) => ex.onEntry(e));
-    let gunzip: zlib.Gunzip | undefined;
+    let gunzip: Zlib.Gunzip | undefined;
     let decided = false;
     let failed = false;
     let rawBytes = 0;
@@ -123,7 +131,7 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
       if (!decided) {
         decided = true;
         if (gzipMagic(chunk)) {
-          gunzip = zlib.createGunzip({ chunkSize: 1 << 18 });
+          gunzip = zlib().createGunzip({ chunkSize: 1 << 18 });
           gunzip.on('data', feed);
           gunzip.on('error', (e) => fail(new LayerError(`layer "${label}": gzip: ${e.message}`)));
           gunzip.on('end', finish);
@@ -147,7 +155,7 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
 // ---- the store --------------------------------------------------------------
 
 function tmpDir(dataDir: string): string {
-  const d = path.join(dataDir, 'tmp', `${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+  const d = path.join(dataDir, 'tmp', `${process.pid}-${crypto().randomBytes(6).toString('hex')}`);
   fs.mkdirSync(d, { mode: 0o755 });
   return d;
 }
@@ -165,24 +173,52 @@ function install(dataDir: string, tmp: string, digest: string): string {
   return dest;
 }
 
-function indexKey(file: string, st: fs.BigIntStats): string {
-  const key = `${path.resolve(file)}\0${st.size}\0${st.mtimeNs}\0${st.ino}\0${st.dev}`;
-  return crypto.createHash('sha256').update(key).digest('hex');
+export interface IndexKey {
+  /** the file name under <dataDir>/index */
+  name: string;
+  /** what identifies the tar file: path, size, mtime (ns), inode, device */
+  key: string;
 }
 
-function cachedDigest(dataDir: string, key: string): string | undefined {
+/** 64-bit FNV-1a (two 32-bit lanes) of a string, as 16 hex digits: names an index entry (not a security boundary: the entry holds the whole key). */
+export function fnv64(s: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The index entry of a tar file: no crypto, so the warm path does not load it. */
+export function indexKey(file: string, st: fs.BigIntStats): IndexKey {
+  // newlines cannot be told apart in the entry: such a path is never cached
+  const key = `${path.resolve(file)}\0${st.size}\0${st.mtimeNs}\0${st.ino}\0${st.dev}`;
+  return { name: fnv64(key), key };
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** The digest an index entry records; with `key`, only when the entry is for that key (a hash collision or an old entry is a miss). */
+function cachedDigest(dataDir: string, name: string, key?: string): string | undefined {
+  let lines: string[];
   try {
-    const d = fs.readFileSync(path.join(dataDir, 'index', key), 'utf8').trim();
-    return /^sha256:[0-9a-f]{64}$/.test(d) ? d : undefined;
+    lines = fs.readFileSync(path.join(dataDir, 'index', name), 'utf8').split('\n');
   } catch {
     return undefined;
   }
+  if (!DIGEST.test(lines[0])) return undefined;
+  if (key !== undefined && (key.includes('\n') || lines[1] !== key)) return undefined;
+  return lines[0];
 }
 
-function writeIndex(dataDir: string, key: string, digest: string): void {
-  const f = path.join(dataDir, 'index', key);
+function writeIndex(dataDir: string, k: IndexKey, digest: string): void {
+  if (k.key.includes('\n')) return;
+  const f = path.join(dataDir, 'index', k.name);
   const t = `${f}.${process.pid}.tmp`;
-  fs.writeFileSync(t, `${digest}\n`);
+  fs.writeFileSync(t, `${digest}\n${k.key}\n`);
   fs.renameSync(t, f);
 }
 
@@ -204,7 +240,7 @@ async function ensureTar(dataDir: string, file: string, progress: Progress): Pro
     throw new LayerError(`layer "${file}": ${(e as Error).message}`);
   }
   const key = indexKey(file, st);
-  const known = cachedDigest(dataDir, key);
+  const known = cachedDigest(dataDir, key.name, key.key);
   if (known && fs.existsSync(layerPath(dataDir, known))) return { digest: known, dir: layerPath(dataDir, known) };
   return withTmp(dataDir, async (tmp) => {
     progress.start(file, Number(st.size));

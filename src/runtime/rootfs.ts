@@ -66,8 +66,10 @@ export async function prepareRootfs(
   const volumesGiven = (ext.volumes ?? []).length > 0;
   if (!layersGiven && !volumesGiven) return { rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs') };
 
-  const img = await import('../image');
-  const volumes = (ext.volumes ?? []).map((v) => img.parseVolume(v)); // config errors before any side effect
+  // the modules this needs, not '../image' (whose commit part loads crypto and zlib)
+  const store = await import('../image/store');
+  const ov = await import('../image/overlay');
+  const volumes = (ext.volumes ?? []).map((v) => ov.parseVolume(v)); // config errors before any side effect
   const extraMounts: Mount[] = volumes.map((v) => ({
     destination: v.destination,
     type: 'bind',
@@ -78,18 +80,19 @@ export async function prepareRootfs(
   if (!layersGiven) {
     // a plain root dir is the container's write layer: the destinations go there
     const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
-    img.prepareVolumes(volumes, { upper: rootfs, work: '', root: rootfs }, []);
+    ov.prepareVolumes(volumes, { upper: rootfs, work: '', root: rootfs }, []);
     return { rootfs, extraMounts };
   }
 
   const dataDir = path.resolve(ctx.dataDir);
-  const sources = ext.layers!.map((e) => img.parseLayerSource(e, bundle));
+  const { parseLayerSource } = await import('../image/source');
+  const sources = ext.layers!.map((e) => parseLayerSource(e, bundle));
   rec.image = imageLabel(ext.layers!);
   // Held until the layer list is on disk under the container: prune (exclusive) cannot
   // remove a layer between ensureLayers and the moment this container claims it.
-  const unlock = img.lockStore(dataDir, 'shared');
+  const unlock = store.lockStore(dataDir, 'shared');
   try {
-    const layers = await img.ensureLayers(dataDir, sources);
+    const layers = await store.ensureLayers(dataDir, sources);
     const own = path.resolve(ctx.root);
     const existing = readOwner(containerDir(dataDir, id));
     if (existing && path.resolve(existing.root) !== own && ownerHolds(existing, dataDir, id)) {
@@ -99,12 +102,12 @@ export async function prepareRootfs(
     rec.layers = layers.map((l) => l.digest);
     persist();
     // a write layer left by a crash or a reboot (/run emptied) is stale: this create owns the id now
-    img.removeContainerStorage(dataDir, id);
-    const st = img.createContainerStorage(dataDir, id);
+    ov.removeContainerStorage(dataDir, id);
+    const st = ov.createContainerStorage(dataDir, id);
     fs.writeFileSync(path.join(st.root, OWNER_FILE), JSON.stringify({ root: own }));
     fs.writeFileSync(path.join(st.root, LAYERS_FILE), JSON.stringify(layers));
-    img.prepareVolumes(volumes, st, layers);
-    const plan = img.overlayMountPlan(layers, st);
+    ov.prepareVolumes(volumes, st, layers);
+    const plan = ov.overlayMountPlan(layers, st);
     return { rootfs: path.join(st.root, 'merged'), rootfsMount: plan, extraMounts };
   } finally {
     unlock();
