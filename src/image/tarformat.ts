@@ -47,11 +47,31 @@ function num(b: Buffer, off: number, len: number): number {
     for (let i = 1; i < len; i++) v = v * 256 + b[off + i];
     return v;
   }
-  const s = cstr(b, off, len).trim();
-  if (s === '') return 0;
-  const v = parseInt(s, 8);
-  if (Number.isNaN(v)) throw new TarFormatError(`bad number "${s}" in tar header`);
+  // octal digits, maybe space-padded, ended by NUL or space (parseInt(trimmed, 8) without the strings)
+  const end = off + len;
+  let i = off;
+  while (i < end && isSpace(b[i])) i++;
+  let v = 0;
+  let digits = 0;
+  for (; i < end; i++) {
+    const c = b[i];
+    if (c < 0x30 || c > 0x37) break;
+    v = v * 8 + (c - 0x30);
+    digits++;
+  }
+  if (!digits && i < end && b[i] !== 0) {
+    // not a plain octal number: what parseInt makes of it (a sign), or an error
+    const s = cstr(b, off, len).trim();
+    const p = parseInt(s, 8);
+    if (Number.isNaN(p)) throw new TarFormatError(`bad number "${s}" in tar header`);
+    return p;
+  }
   return v;
+}
+
+/** What String.prototype.trim removes, in the ASCII range. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
 function checksumOk(b: Buffer): boolean {
