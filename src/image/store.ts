@@ -75,14 +75,66 @@ interface UnpackResult {
   blobDigest: string;
 }
 
+/** A failure while unpacking, as the LayerError the caller reports. */
+function layerFailure(err: unknown, label: string): unknown {
+  if (err instanceof TarFormatError) return new LayerError(`layer "${label}": ${err.message}`);
+  if (err instanceof Error && !(err instanceof LayerError) && (err as NodeJS.ErrnoException).code)
+    return new LayerError(`layer "${label}": ${err.message}`, { cause: err });
+  return err;
+}
+
+/**
+ * Unpack an uncompressed layer tar file into `dest` (a new, empty dir)
+ * synchronously: one reused buffer, no stream machinery, one hash (the raw
+ * bytes are the tar).  Returns null, having done nothing, for a gzip file
+ * (unpackStream does those).
+ */
+export function unpackFile(file: string, dest: string, label: string, progress?: Progress): UnpackResult | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw layerFailure(e, label);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let n = fs.readSync(fd, buf, 0, buf.length, null);
+    if (gzipMagic(buf.subarray(0, n))) return null;
+    const hash = crypto().createHash('sha256');
+    const ex = new LayerExtractor(dest, label);
+    const reader = new TarReader((e) => ex.onEntry(e));
+    let total = 0;
+    try {
+      while (n > 0) {
+        const chunk = buf.subarray(0, n);
+        hash.update(chunk);
+        reader.write(chunk); // copies what it keeps: buf can be reused
+        total += n;
+        progress?.bytes(total);
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      }
+      reader.end();
+      ex.finish();
+    } catch (e) {
+      throw layerFailure(e, label);
+    }
+    progress?.done();
+    const digest = `sha256:${hash.digest('hex')}`;
+    return { diffId: digest, blobDigest: digest };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Unpack a (possibly gzip-compressed) layer tar stream into `dest` (a new,
  * empty dir).  Returns the sha256 of the uncompressed stream and of the raw
- * bytes.  One pass: each chunk is hashed and extracted as it arrives.
+ * bytes (one hash when they are the same bytes).  One pass: each chunk is
+ * hashed and extracted as it arrives.
  */
 export function unpackStream(input: Readable, dest: string, label: string, progress?: Progress): Promise<UnpackResult> {
   return new Promise((resolve, reject) => {
-    const rawHash = crypto().createHash('sha256');
+    let rawHash: Crypto.Hash | undefined; // only for gzip: else the raw bytes are the tar
     const tarHash = crypto().createHash('sha256');
     const ex = new LayerExtractor(dest, label);
     const reader = new TarReader((e) => ex.onEntry(e));
@@ -96,10 +148,7 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
       failed = true;
       input.destroy();
       gunzip?.destroy();
-      if (err instanceof TarFormatError) err = new LayerError(`layer "${label}": ${err.message}`);
-      else if (err instanceof Error && !(err instanceof LayerError) && (err as NodeJS.ErrnoException).code)
-        err = new LayerError(`layer "${label}": ${err.message}`, { cause: err });
-      reject(err);
+      reject(layerFailure(err, label));
     };
     const feed = (chunk: Buffer) => {
       if (failed) return;
@@ -116,7 +165,8 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
         reader.end();
         ex.finish();
         progress?.done();
-        resolve({ diffId: `sha256:${tarHash.digest('hex')}`, blobDigest: `sha256:${rawHash.digest('hex')}` });
+        const diffId = `sha256:${tarHash.digest('hex')}`;
+        resolve({ diffId, blobDigest: rawHash ? `sha256:${rawHash.digest('hex')}` : diffId });
       } catch (e) {
         fail(e);
       }
@@ -125,12 +175,12 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
     input.on('error', fail);
     input.on('data', (chunk: Buffer) => {
       if (failed) return;
-      rawHash.update(chunk);
       rawBytes += chunk.length;
       progress?.bytes(rawBytes);
       if (!decided) {
         decided = true;
         if (gzipMagic(chunk)) {
+          rawHash = crypto().createHash('sha256');
           gunzip = zlib().createGunzip({ chunkSize: 1 << 18 });
           gunzip.on('data', feed);
           gunzip.on('error', (e) => fail(new LayerError(`layer "${label}": gzip: ${e.message}`)));
@@ -138,6 +188,7 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
         }
       }
       if (gunzip) {
+        rawHash!.update(chunk);
         if (!gunzip.write(chunk)) {
           input.pause();
           gunzip.once('drain', () => input.resume());
@@ -244,7 +295,9 @@ async function ensureTar(dataDir: string, file: string, progress: Progress): Pro
   if (known && fs.existsSync(layerPath(dataDir, known))) return { digest: known, dir: layerPath(dataDir, known) };
   return withTmp(dataDir, async (tmp) => {
     progress.start(file, Number(st.size));
-    const r = await unpackStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), tmp, file, progress);
+    const r =
+      unpackFile(file, tmp, file, progress) ??
+      (await unpackStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), tmp, file, progress));
     const dir = install(dataDir, tmp, r.diffId);
     writeIndex(dataDir, key, r.diffId);
     return { digest: r.diffId, dir };

@@ -7,7 +7,9 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { TarReader, encodeHeader, padding, END_OF_ARCHIVE, type HeaderFields, type TarEntry } from '../../src/image/tarformat';
 import { cleanTarPath, modeAtOpen } from '../../src/image/unpack';
-import { unpackStream } from '../../src/image/store';
+import { unpackFile, unpackStream } from '../../src/image/store';
+import { gzipSync } from 'zlib';
+import { sha } from '../helpers/tarfiles';
 import { lgetxattr } from '../../src/sys/fsops';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-image-tar-'));
@@ -285,4 +287,38 @@ test('unpack: a later entry may replace a symlink by a dir (no write through it)
   assert.ok(fs.lstatSync(path.join(d, 'l')).isDirectory());
   assert.equal(fs.readFileSync(path.join(d, 'l/f'), 'utf8'), 'in');
   assert.deepEqual(fs.readdirSync(outside), []);
+});
+
+test('unpackFile: a plain tar file in one synchronous pass (digest = sha256 of the file); null for gzip; errors name the layer', async () => {
+  const tar = mkTar([{ path: 'a/', type: 'dir' }, { path: 'a/b', body: 'x'.repeat(3000) }, { path: 'l', type: 'symlink', linkpath: 'a/b' }]);
+  const file = path.join(tmp, 'plain.tar');
+  fs.writeFileSync(file, tar);
+  const dest = path.join(tmp, 'plain-out');
+  fs.mkdirSync(dest);
+  const r = unpackFile(file, dest, 'plain');
+  assert.deepEqual(r, { diffId: `sha256:${sha(tar)}`, blobDigest: `sha256:${sha(tar)}` });
+  assert.equal(fs.readFileSync(path.join(dest, 'a', 'b'), 'utf8'), 'x'.repeat(3000));
+  assert.equal(fs.readlinkSync(path.join(dest, 'l')), 'a/b');
+  // the stream path agrees, and hashes gzip input twice (blob and diff_id)
+  const viaStream = path.join(tmp, 'stream-out');
+  fs.mkdirSync(viaStream);
+  assert.deepEqual(await unpackStream(Readable.from([tar]), viaStream, 's'), r);
+  const gz = gzipSync(tar);
+  const gzOut = path.join(tmp, 'gz-out');
+  fs.mkdirSync(gzOut);
+  assert.deepEqual(await unpackStream(Readable.from([gz]), gzOut, 'g'), { diffId: `sha256:${sha(tar)}`, blobDigest: `sha256:${sha(gz)}` });
+
+  const gzFile = path.join(tmp, 'plain.tar.gz');
+  fs.writeFileSync(gzFile, gz);
+  const untouched = path.join(tmp, 'gz-file-out');
+  fs.mkdirSync(untouched);
+  assert.equal(unpackFile(gzFile, untouched, 'gz'), null);
+  assert.deepEqual(fs.readdirSync(untouched), []);
+
+  const cut = path.join(tmp, 'cut.tar');
+  fs.writeFileSync(cut, tar.subarray(0, 1000));
+  const cutOut = path.join(tmp, 'cut-out');
+  fs.mkdirSync(cutOut);
+  assert.throws(() => unpackFile(cut, cutOut, 'cut'), /^LayerError: layer "cut": unexpected end of archive$/);
+  assert.throws(() => unpackFile(path.join(tmp, 'missing.tar'), cutOut, 'missing'), /^LayerError: layer "missing": ENOENT/);
 });
