@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { TarReader, encodeHeader, padding, END_OF_ARCHIVE, type HeaderFields, type TarEntry } from '../../src/image/tarformat';
+import { TarReader, blockSum, encodeHeader, padding, END_OF_ARCHIVE, type HeaderFields, type TarEntry } from '../../src/image/tarformat';
 import { cleanTarPath, modeAtOpen } from '../../src/image/unpack';
 import { unpackFile, unpackStream } from '../../src/image/store';
 import { gzipSync } from 'zlib';
@@ -69,6 +69,15 @@ test('modeAtOpen: only plain permission bits the umask keeps are left to open(2)
   assert.equal(modeAtOpen(0o4755, 0o022), false, 'setuid needs fchmod (after chown)');
   assert.equal(modeAtOpen(0o1777, 0), false);
   assert.equal(modeAtOpen(0o000, 0o077), true);
+});
+
+test('blockSum: the byte sum of a 512-byte block, aligned or not, all bytes 0xff included', () => {
+  const naive = (b: Buffer) => b.reduce((a, x) => a + x, 0);
+  const big = Buffer.alloc(2048);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 131 + 7) & 0xff;
+  for (const off of [0, 1, 2, 3, 4, 512, 1023]) assert.equal(blockSum(big.subarray(off, off + 512)), naive(big.subarray(off, off + 512)), `offset ${off}`);
+  assert.equal(blockSum(Buffer.alloc(512, 0xff)), 512 * 255);
+  assert.equal(blockSum(Buffer.alloc(512)), 0);
 });
 
 test('tar reader: numeric fields space- or NUL-padded, empty, signed; garbage is an error', () => {
