@@ -20,13 +20,18 @@ export interface PreparedRoot {
   extraMounts?: Mount[];
 }
 
-/** <dataDir>/containers/<id>/layers: the digests a container uses; prune keeps them. */
+/** <dataDir>/containers/<id>/layers: the layers of a container made by an older tsrun (now in OWNER_FILE). */
 export const LAYERS_FILE = 'layers';
-/** <dataDir>/containers/<id>/owner: {"root": "<--root>"}, the state dir <root>/<id> that owns the write layer. */
+/**
+ * <dataDir>/containers/<id>/owner: {"root": "<--root>", "layers": [{digest, dir}]}: the state
+ * dir <root>/<id> that owns the write layer, and the layers it sits on (prune keeps them).
+ * One file, not two: every create and delete pays per file on the host file system.
+ */
 export const OWNER_FILE = 'owner';
 
 interface Owner {
   root: string;
+  layers?: { digest: string; dir: string }[];
 }
 
 function readOwner(dir: string): Owner | null {
@@ -104,8 +109,8 @@ export async function prepareRootfs(
     // a write layer left by a crash or a reboot (/run emptied) is stale: this create owns the id now
     ov.removeContainerStorage(dataDir, id);
     const st = ov.createContainerStorage(dataDir, id);
-    fs.writeFileSync(path.join(st.root, OWNER_FILE), JSON.stringify({ root: own }));
-    fs.writeFileSync(path.join(st.root, LAYERS_FILE), JSON.stringify(layers));
+    const owner: Owner = { root: own, layers };
+    fs.writeFileSync(path.join(st.root, OWNER_FILE), JSON.stringify(owner));
     ov.prepareVolumes(volumes, st, layers);
     const plan = ov.overlayMountPlan(layers, st);
     return { rootfs: path.join(st.root, 'merged'), rootfsMount: plan, extraMounts };
@@ -137,6 +142,8 @@ export function releaseRootfs(ctx: RuntimeContext, rec: ContainerRecord): void {
 
 /** The layers a container's write layer sits on, as recorded at create. */
 export function containerLayers(dataDir: string, id: string): { digest: string; dir: string }[] {
+  const owner = readOwner(containerDir(dataDir, id));
+  if (Array.isArray(owner?.layers)) return owner.layers;
   try {
     return JSON.parse(fs.readFileSync(path.join(dataDir, 'containers', id, LAYERS_FILE), 'utf8'));
   } catch {
