@@ -132,7 +132,13 @@ test('prepareVolumes: host dir made; destination created in upper, never in a la
     { digest: 'sha256:b', dir: bottom },
     { digest: 'sha256:t', dir: top },
   ];
-  const snapshot = (d: string) => JSON.stringify(fs.readdirSync(d, { recursive: true }).sort());
+  // without following symlinks (Node 20's recursive readdir follows var/run -> the host's /run, which changes)
+  const walk = (d: string, rel = ''): string[] =>
+    fs.readdirSync(path.join(d, rel), { withFileTypes: true }).flatMap((e) => {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      return e.isDirectory() ? [r, ...walk(d, r)] : [r];
+    });
+  const snapshot = (d: string) => JSON.stringify(walk(d).sort());
   const before = [snapshot(bottom), snapshot(top)];
   const host = path.join(tmp, 'hostvols');
   prepareVolumes(
