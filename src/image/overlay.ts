@@ -107,8 +107,7 @@ function mountsUnder(root: string): string[] {
 
 /**
  * rm -r without following symlinks, for a write layer whose mounts are gone:
- * what fs.rmSync does, without loading Node's rimraf (~0.5 ms) and without
- * its rmdir-first probe of every directory.
+ * what fs.rmSync does, without loading Node's rimraf (~0.5 ms).
  */
 export function removeTree(p: string): void {
   let st: fs.Stats;
@@ -121,6 +120,14 @@ export function removeTree(p: string): void {
   if (!st.isDirectory()) {
     unlinkQuiet(p);
     return;
+  }
+  try {
+    fs.rmdirSync(p); // most dirs of a write layer are empty (merged, work/work, often upper)
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
   }
   for (const name of fs.readdirSync(p)) removeTree(path.join(p, name));
   try {
