@@ -266,9 +266,13 @@ test('unpack: later entries replace earlier ones (file, symlink, dir, whiteout);
       { path: 'g/.wh.gone' },
       { path: 'h', type: 'link', linkpath: 'f' },
       { path: 'h', type: 'link', linkpath: 'd/x' },
+      { path: 'ro', body: 'read only', mode: 0o444 },
+      { path: 'none', body: 'no bits', mode: 0 },
     ]),
     'replace-all',
   );
+  assert.deepEqual([fs.readFileSync(path.join(d, 'ro'), 'utf8'), fs.statSync(path.join(d, 'ro')).mode & 0o7777], ['read only', 0o444]);
+  assert.deepEqual([fs.readFileSync(path.join(d, 'none'), 'utf8'), fs.statSync(path.join(d, 'none')).mode & 0o7777], ['no bits', 0]);
   assert.equal(fs.readFileSync(path.join(d, 'f'), 'utf8'), 'new');
   assert.equal(fs.statSync(path.join(d, 'f')).mode & 0o7777, 0o666, 'not narrowed by the umask');
   assert.ok(fs.lstatSync(path.join(d, 's')).isFile());
