@@ -13,8 +13,9 @@ function human(n: number): string {
 }
 
 export class Progress {
-  private readonly out: ((msg: string) => void) | undefined;
-  private readonly tty: boolean;
+  private readonly cb: ((msg: string) => void) | undefined;
+  // process.stderr is created on first access (~0.5 ms): only when there is something to show
+  private ttyCache: boolean | undefined;
   private label = '';
   private total = 0;
   private layerNo = 0;
@@ -23,8 +24,16 @@ export class Progress {
   private shown = false;
 
   constructor(cb?: (msg: string) => void) {
-    this.tty = !cb && !!process.stderr.isTTY;
-    this.out = cb ?? (this.tty ? (m) => process.stderr.write(`\r\x1b[K${m}`) : undefined);
+    this.cb = cb;
+  }
+
+  private get tty(): boolean {
+    this.ttyCache ??= !this.cb && !!process.stderr.isTTY;
+    return this.ttyCache;
+  }
+
+  private get out(): ((msg: string) => void) | undefined {
+    return this.cb ?? (this.tty ? (m) => process.stderr.write(`\r\x1b[K${m}`) : undefined);
   }
 
   layer(n: number, of: number): void {
@@ -39,7 +48,8 @@ export class Progress {
   }
 
   bytes(n: number, force = false): void {
-    if (!this.out) return;
+    const out = this.out;
+    if (!out) return;
     const now = Date.now();
     if (!force && now - this.last < 200) return;
     if (!this.last && !force) {
@@ -49,7 +59,7 @@ export class Progress {
     this.last = now;
     const of = this.total ? ` / ${human(this.total)}` : '';
     const layer = this.layers > 1 ? `layer ${this.layerNo}/${this.layers} ` : '';
-    this.out(`${layer}${this.label}: ${human(n)}${of}`);
+    out(`${layer}${this.label}: ${human(n)}${of}`);
     this.shown = true;
   }
 
@@ -58,6 +68,6 @@ export class Progress {
   }
 
   finish(): void {
-    if (this.tty && this.shown) process.stderr.write('\r\x1b[K');
+    if (this.shown && this.tty) process.stderr.write('\r\x1b[K');
   }
 }

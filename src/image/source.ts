@@ -2,10 +2,9 @@
 // layouts (a directory or a tar archive) and docker archives without
 // extracting them: a tar archive is indexed once (header walk with pread)
 // and its blobs are streamed from their offsets.
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Readable } from 'stream';
+import type { Readable } from 'stream';
 import { ConfigError } from '../errors';
 import { LayerError } from './unpack';
 
@@ -65,8 +64,11 @@ interface Member {
   size: number;
 }
 
-/** Walk the headers of an uncompressed tar with pread; map member name -> data range. */
-export function indexTar(file: string, limit = Infinity): Map<string, Member> | null {
+/**
+ * Walk the headers of an uncompressed tar with pread; map member name -> data range.
+ * `visit` sees each member name as it is found; returning false stops the walk.
+ */
+export function indexTar(file: string, limit = Infinity, visit?: (name: string) => boolean): Map<string, Member> | null {
   const fd = fs.openSync(file, 'r');
   try {
     const total = fs.fstatSync(fd).size;
@@ -103,8 +105,10 @@ export function indexTar(file: string, limit = Infinity): Map<string, Member> | 
         name = paxPath ?? longName ?? name;
         longName = paxPath = undefined;
         name = name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-        if (type === '0' || type === '\0' || type === '7') out.set(name, { offset: data, size });
+        const isFile = type === '0' || type === '\0' || type === '7';
+        if (isFile) out.set(name, { offset: data, size });
         else if (type === '5') out.set(`${name}/`, { offset: data, size: 0 });
+        if ((isFile || type === '5') && visit && !visit(name)) break;
       }
       off = data + Math.ceil(size / 512) * 512;
     }
@@ -145,7 +149,8 @@ class TarArchive implements Archive {
   }
   stream(name: string): Readable {
     const m = this.m(name);
-    if (m.size === 0) return Readable.from([]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (m.size === 0) return (require('stream') as typeof import('stream')).Readable.from([]);
     return fs.createReadStream(this.file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1 << 20 });
   }
   size(name: string): number {
@@ -177,17 +182,16 @@ function looksLikeImageTar(file: string): boolean {
   }
   // Look at the first entries: an image archive has only oci-layout,
   // index.json, manifest.json, repositories, blobs/..., <hex>/..., <hex>.json.
-  const idx = indexTar(file, 64);
-  if (!idx) return false;
+  // The walk stops at the first other name (a rootfs tar: at its second entry).
   let image = false;
-  for (const name of idx.keys()) {
-    const n = name.replace(/\/$/, '');
-    if (n === 'oci-layout' || n === 'index.json' || n === 'manifest.json') image = true;
-    else if (n === '' || n === 'repositories' || n === 'blobs' || n.startsWith('blobs/') || /^[0-9a-f]{64}(\.json|\/.*)?$/.test(n))
-      continue;
-    else return false;
-  }
-  return image;
+  let other = false;
+  const idx = indexTar(file, 64, (name) => {
+    if (name === 'oci-layout' || name === 'index.json' || name === 'manifest.json') image = true;
+    else if (!(name === '' || name === 'repositories' || name === 'blobs' || name.startsWith('blobs/') || /^[0-9a-f]{64}(\.json|\/.*)?$/.test(name)))
+      other = true;
+    return !other;
+  });
+  return !!idx && image && !other;
 }
 
 function isImageDir(dir: string): boolean {
@@ -244,6 +248,8 @@ export interface ResolvedImage {
 }
 
 function sha256(b: Buffer): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const crypto = require('crypto') as typeof import('crypto');
   return `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
 }
 

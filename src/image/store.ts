@@ -2,19 +2,27 @@
 //   <dataDir>/layers/sha256/<hex>/   unpacked layers; hex = sha256 of the
 //                                    uncompressed tar (the OCI diff_id)
 //   <dataDir>/tmp/<pid>-<rand>/      unpacks in progress (renamed into place)
-//   <dataDir>/index/<sha256(key)>    digest of a tar file by (path, size, mtime, inode)
+//   <dataDir>/index/<hash(key)>      digest of a tar file by (path, size, mtime, inode, dev):
+//                                    "<digest>\n<key>\n", the key checked on read
 //   <dataDir>/l/<short>              short symlinks to layers (long overlay options)
 //   <dataDir>/containers/<id>/       per-container upper/work/merged
 //   <dataDir>/store.lock             flock: shared while ensuring, exclusive to prune
-import * as crypto from 'crypto';
+// crypto and zlib are required only when a layer is unpacked: a container
+// from an unpacked image must not pay for loading them (~2-4 ms).
 import * as fs from 'fs';
 import * as path from 'path';
-import * as zlib from 'zlib';
+import type * as Crypto from 'crypto';
+import type * as Zlib from 'zlib';
 import type { Readable } from 'stream';
 import { LayerError, LayerExtractor } from './unpack';
 import { TarFormatError, TarReader } from './tarformat';
 import { openArchive, resolveImage, type ImageSource } from './source';
 import { Progress } from './progress';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const crypto = (): typeof Crypto => require('crypto') as typeof Crypto;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const zlib = (): typeof Zlib => require('zlib') as typeof Zlib;
 
 export interface LayerRef {
   digest: string;
@@ -67,18 +75,70 @@ interface UnpackResult {
   blobDigest: string;
 }
 
+/** A failure while unpacking, as the LayerError the caller reports. */
+function layerFailure(err: unknown, label: string): unknown {
+  if (err instanceof TarFormatError) return new LayerError(`layer "${label}": ${err.message}`);
+  if (err instanceof Error && !(err instanceof LayerError) && (err as NodeJS.ErrnoException).code)
+    return new LayerError(`layer "${label}": ${err.message}`, { cause: err });
+  return err;
+}
+
+/**
+ * Unpack an uncompressed layer tar file into `dest` (a new, empty dir)
+ * synchronously: one reused buffer, no stream machinery, one hash (the raw
+ * bytes are the tar).  Returns null, having done nothing, for a gzip file
+ * (unpackStream does those).
+ */
+export function unpackFile(file: string, dest: string, label: string, progress?: Progress): UnpackResult | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw layerFailure(e, label);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let n = fs.readSync(fd, buf, 0, buf.length, null);
+    if (gzipMagic(buf.subarray(0, n))) return null;
+    const hash = crypto().createHash('sha256');
+    const ex = new LayerExtractor(dest, label);
+    const reader = new TarReader((e) => ex.onEntry(e));
+    let total = 0;
+    try {
+      while (n > 0) {
+        const chunk = buf.subarray(0, n);
+        hash.update(chunk);
+        reader.write(chunk); // copies what it keeps: buf can be reused
+        total += n;
+        progress?.bytes(total);
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      }
+      reader.end();
+      ex.finish();
+    } catch (e) {
+      throw layerFailure(e, label);
+    }
+    progress?.done();
+    const digest = `sha256:${hash.digest('hex')}`;
+    return { diffId: digest, blobDigest: digest };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Unpack a (possibly gzip-compressed) layer tar stream into `dest` (a new,
  * empty dir).  Returns the sha256 of the uncompressed stream and of the raw
- * bytes.  One pass: each chunk is hashed and extracted as it arrives.
+ * bytes (one hash when they are the same bytes).  One pass: each chunk is
+ * hashed and extracted as it arrives.
  */
 export function unpackStream(input: Readable, dest: string, label: string, progress?: Progress): Promise<UnpackResult> {
   return new Promise((resolve, reject) => {
-    const rawHash = crypto.createHash('sha256');
-    const tarHash = crypto.createHash('sha256');
+    let rawHash: Crypto.Hash | undefined; // only for gzip: else the raw bytes are the tar
+    const tarHash = crypto().createHash('sha256');
     const ex = new LayerExtractor(dest, label);
     const reader = new TarReader((e) => ex.onEntry(e));
-    let gunzip: zlib.Gunzip | undefined;
+    let gunzip: Zlib.Gunzip | undefined;
     let decided = false;
     let failed = false;
     let rawBytes = 0;
@@ -88,10 +148,7 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
       failed = true;
       input.destroy();
       gunzip?.destroy();
-      if (err instanceof TarFormatError) err = new LayerError(`layer "${label}": ${err.message}`);
-      else if (err instanceof Error && !(err instanceof LayerError) && (err as NodeJS.ErrnoException).code)
-        err = new LayerError(`layer "${label}": ${err.message}`, { cause: err });
-      reject(err);
+      reject(layerFailure(err, label));
     };
     const feed = (chunk: Buffer) => {
       if (failed) return;
@@ -108,7 +165,8 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
         reader.end();
         ex.finish();
         progress?.done();
-        resolve({ diffId: `sha256:${tarHash.digest('hex')}`, blobDigest: `sha256:${rawHash.digest('hex')}` });
+        const diffId = `sha256:${tarHash.digest('hex')}`;
+        resolve({ diffId, blobDigest: rawHash ? `sha256:${rawHash.digest('hex')}` : diffId });
       } catch (e) {
         fail(e);
       }
@@ -117,19 +175,20 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
     input.on('error', fail);
     input.on('data', (chunk: Buffer) => {
       if (failed) return;
-      rawHash.update(chunk);
       rawBytes += chunk.length;
       progress?.bytes(rawBytes);
       if (!decided) {
         decided = true;
         if (gzipMagic(chunk)) {
-          gunzip = zlib.createGunzip({ chunkSize: 1 << 18 });
+          rawHash = crypto().createHash('sha256');
+          gunzip = zlib().createGunzip({ chunkSize: 1 << 18 });
           gunzip.on('data', feed);
           gunzip.on('error', (e) => fail(new LayerError(`layer "${label}": gzip: ${e.message}`)));
           gunzip.on('end', finish);
         }
       }
       if (gunzip) {
+        rawHash!.update(chunk);
         if (!gunzip.write(chunk)) {
           input.pause();
           gunzip.once('drain', () => input.resume());
@@ -147,7 +206,7 @@ export function unpackStream(input: Readable, dest: string, label: string, progr
 // ---- the store --------------------------------------------------------------
 
 function tmpDir(dataDir: string): string {
-  const d = path.join(dataDir, 'tmp', `${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+  const d = path.join(dataDir, 'tmp', `${process.pid}-${crypto().randomBytes(6).toString('hex')}`);
   fs.mkdirSync(d, { mode: 0o755 });
   return d;
 }
@@ -165,24 +224,52 @@ function install(dataDir: string, tmp: string, digest: string): string {
   return dest;
 }
 
-function indexKey(file: string, st: fs.BigIntStats): string {
-  const key = `${path.resolve(file)}\0${st.size}\0${st.mtimeNs}\0${st.ino}\0${st.dev}`;
-  return crypto.createHash('sha256').update(key).digest('hex');
+export interface IndexKey {
+  /** the file name under <dataDir>/index */
+  name: string;
+  /** what identifies the tar file: path, size, mtime (ns), inode, device */
+  key: string;
 }
 
-function cachedDigest(dataDir: string, key: string): string | undefined {
+/** 64-bit FNV-1a (two 32-bit lanes) of a string, as 16 hex digits: names an index entry (not a security boundary: the entry holds the whole key). */
+export function fnv64(s: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The index entry of a tar file: no crypto, so the warm path does not load it. */
+export function indexKey(file: string, st: fs.BigIntStats): IndexKey {
+  // newlines cannot be told apart in the entry: such a path is never cached
+  const key = `${path.resolve(file)}\0${st.size}\0${st.mtimeNs}\0${st.ino}\0${st.dev}`;
+  return { name: fnv64(key), key };
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** The digest an index entry records; with `key`, only when the entry is for that key (a hash collision or an old entry is a miss). */
+function cachedDigest(dataDir: string, name: string, key?: string): string | undefined {
+  let lines: string[];
   try {
-    const d = fs.readFileSync(path.join(dataDir, 'index', key), 'utf8').trim();
-    return /^sha256:[0-9a-f]{64}$/.test(d) ? d : undefined;
+    lines = fs.readFileSync(path.join(dataDir, 'index', name), 'utf8').split('\n');
   } catch {
     return undefined;
   }
+  if (!DIGEST.test(lines[0])) return undefined;
+  if (key !== undefined && (key.includes('\n') || lines[1] !== key)) return undefined;
+  return lines[0];
 }
 
-function writeIndex(dataDir: string, key: string, digest: string): void {
-  const f = path.join(dataDir, 'index', key);
+function writeIndex(dataDir: string, k: IndexKey, digest: string): void {
+  if (k.key.includes('\n')) return;
+  const f = path.join(dataDir, 'index', k.name);
   const t = `${f}.${process.pid}.tmp`;
-  fs.writeFileSync(t, `${digest}\n`);
+  fs.writeFileSync(t, `${digest}\n${k.key}\n`);
   fs.renameSync(t, f);
 }
 
@@ -204,11 +291,13 @@ async function ensureTar(dataDir: string, file: string, progress: Progress): Pro
     throw new LayerError(`layer "${file}": ${(e as Error).message}`);
   }
   const key = indexKey(file, st);
-  const known = cachedDigest(dataDir, key);
+  const known = cachedDigest(dataDir, key.name, key.key);
   if (known && fs.existsSync(layerPath(dataDir, known))) return { digest: known, dir: layerPath(dataDir, known) };
   return withTmp(dataDir, async (tmp) => {
     progress.start(file, Number(st.size));
-    const r = await unpackStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), tmp, file, progress);
+    const r =
+      unpackFile(file, tmp, file, progress) ??
+      (await unpackStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), tmp, file, progress));
     const dir = install(dataDir, tmp, r.diffId);
     writeIndex(dataDir, key, r.diffId);
     return { digest: r.diffId, dir };

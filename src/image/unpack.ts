@@ -9,13 +9,12 @@
 //     component by component with lstat, so nothing is ever written outside
 //     `root`.
 import * as fs from 'fs';
-import * as path from 'path';
 import { TsrunError } from '../errors';
 import type { EntrySink, TarEntry } from './tarformat';
 
 export class LayerError extends TsrunError {}
 
-const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
+const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 // Files we create are owned by our uid/gid already: skip chown when they match.
 const myUid = process.getuid?.() ?? -1;
 const myGid = process.getgid?.() ?? -1;
@@ -23,9 +22,49 @@ const needChown = (e: TarEntry) => e.uid !== myUid || e.gid !== myGid;
 const WH = '.wh.';
 const OPQ = '.wh..wh..opq';
 
+let umaskCache: number | undefined;
+/** The process umask, read once (all bits when it cannot be read: every file then gets its fchmod). */
+function umask(): number {
+  if (umaskCache === undefined) {
+    try {
+      umaskCache = process.umask();
+    } catch {
+      umaskCache = 0o7777;
+    }
+  }
+  return umaskCache;
+}
+
+/** A file can be created with its final mode by open(2) itself: no setuid/setgid/sticky bit, nothing the umask removes. */
+export function modeAtOpen(mode: number, mask: number): boolean {
+  return (mode & ~0o777) === 0 && (mode & mask) === 0;
+}
+
+const exists = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EEXIST' || (err as { errno?: number }).errno === 17;
+
+/** p without its trailing "/" when every component is a plain name (no "", "." or ".."); otherwise null. */
+function plainPath(p: string): string | null {
+  const n = p.endsWith('/') ? p.length - 1 : p.length;
+  if (n === 0) return null;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i < n && p.charCodeAt(i) !== 47 /* / */) continue;
+    const len = i - start;
+    if (len === 0) return null;
+    if (p.charCodeAt(start) === 46 /* . */ && (len === 1 || (len === 2 && p.charCodeAt(start + 1) === 46))) return null;
+    start = i + 1;
+  }
+  return n === p.length ? p : p.slice(0, n);
+}
+
 /** Clean relative form of a tar path ("" for the root), or null when it escapes. */
 export function cleanTarPath(p: string): string | null {
   if (p.startsWith('/')) return null;
+  // the common shapes ("./a/b", "a/b/", "a") without split/join
+  let q = p;
+  while (q.startsWith('./')) q = q.slice(2);
+  const plain = plainPath(q);
+  if (plain !== null) return plain;
   const out: string[] = [];
   for (const c of p.split('/')) {
     if (c === '' || c === '.') continue;
@@ -70,12 +109,15 @@ export class LayerExtractor {
 
   /** Make sure every parent of rel exists as a real directory; refuse symlinks. */
   private parents(rel: string, name: string): void {
+    const slash = rel.lastIndexOf('/');
+    // a known dir was checked with all its ancestors (and clear() forgets a removed subtree)
+    if (this.dirs.has(slash < 0 ? '' : rel.slice(0, slash))) return;
     const parts = rel.split('/');
     let cur = '';
     for (let i = 0; i < parts.length - 1; i++) {
       cur = cur ? `${cur}/${parts[i]}` : parts[i];
       if (this.dirs.has(cur)) continue;
-      const abs = path.join(this.root, cur);
+      const abs = this.abs(cur);
       let st: fs.Stats | undefined;
       try {
         st = fs.lstatSync(abs);
@@ -89,9 +131,29 @@ export class LayerExtractor {
     }
   }
 
+  /** root/rel for a clean rel ("" for the root). */
+  private abs(rel: string): string {
+    return rel ? `${this.root}/${rel}` : this.root;
+  }
+
+  /**
+   * Make a new entry at rel with `make`: optimistically (the layer dir starts
+   * empty, so most paths are new: no lstat per entry); when something is
+   * there already (EEXIST), remove it (clear) and make it again.
+   */
+  private create(rel: string, make: () => void): void {
+    try {
+      make();
+    } catch (err) {
+      if (!exists(err)) throw err;
+      this.clear(rel, false);
+      make();
+    }
+  }
+
   /** Remove whatever is at rel (to be replaced by a new entry). */
   private clear(rel: string, keepDir: boolean): void {
-    const abs = path.join(this.root, rel);
+    const abs = this.abs(rel);
     let st: fs.Stats;
     try {
       st = fs.lstatSync(abs);
@@ -122,7 +184,7 @@ export class LayerExtractor {
     if (base.startsWith(WH)) {
       this.parents(rel, e.path);
       const dirRel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-      const dirAbs = path.join(this.root, dirRel);
+      const dirAbs = this.abs(dirRel);
       if (base === OPQ) {
         this.ops().lsetxattr(dirAbs, 'trusted.overlay.opaque', Buffer.from('y'));
         return null;
@@ -130,36 +192,44 @@ export class LayerExtractor {
       const target = base.slice(WH.length);
       if (!target || target === '.' || target === '..' || target.includes('/')) this.escape(e.path);
       const tRel = dirRel ? `${dirRel}/${target}` : target;
-      this.clear(tRel, false);
       const ops = this.ops();
-      ops.mknod(path.join(this.root, tRel), ops.S_IFCHR, 0);
+      this.create(tRel, () => ops.mknod(this.abs(tRel), ops.S_IFCHR, 0));
       return null;
     }
 
     if (rel === '') {
       // the layer root itself: only a directory makes sense
       if (e.type !== 'dir') this.escape(e.path);
-      this.meta(this.root, e, true);
+      this.meta(this.root, e, true, false);
       return null;
     }
     this.parents(rel, e.path);
-    const abs = path.join(this.root, rel);
+    const abs = this.abs(rel);
 
     switch (e.type) {
       case 'dir': {
-        this.clear(rel, true);
+        let fresh = true;
         try {
           fs.mkdirSync(abs, 0o700);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          if (!exists(err)) throw err;
+          fresh = false;
+          this.clear(rel, true); // a dir stays (its content too); anything else is replaced
+          try {
+            fs.mkdirSync(abs, 0o700);
+          } catch (err2) {
+            if (!exists(err2)) throw err2;
+          }
         }
         this.dirs.add(rel);
-        this.meta(abs, e, true);
+        this.meta(abs, e, true, fresh);
         return null;
       }
       case 'file': {
-        this.clear(rel, false);
-        const fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW, 0o600);
+        // open(2) gives the final mode when the umask keeps it: no fchmod
+        const atOpen = modeAtOpen(e.mode, umask());
+        let fd = -1;
+        this.create(rel, () => (fd = fs.openSync(abs, CREATE, atOpen ? e.mode : 0o600)));
         const self = this;
         return {
           data(chunk: Buffer) {
@@ -170,7 +240,7 @@ export class LayerExtractor {
           end() {
             try {
               if (needChown(e)) fs.fchownSync(fd, e.uid, e.gid);
-              fs.fchmodSync(fd, e.mode);
+              if (!atOpen) fs.fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
               self.xattrs(abs, e);
               fs.futimesSync(fd, e.atime ?? e.mtime, e.mtime);
             } finally {
@@ -180,8 +250,7 @@ export class LayerExtractor {
         };
       }
       case 'symlink': {
-        this.clear(rel, false);
-        fs.symlinkSync(e.linkpath, abs);
+        this.create(rel, () => fs.symlinkSync(e.linkpath, abs));
         if (needChown(e)) fs.lchownSync(abs, e.uid, e.gid);
         this.xattrs(abs, e);
         fs.lutimesSync(abs, e.atime ?? e.mtime, e.mtime);
@@ -193,7 +262,7 @@ export class LayerExtractor {
         // the target's parents must be real dirs inside the layer (link(2)
         // follows symlinks in the parents, not in the last component)
         this.parents(target, e.path);
-        const tAbs = path.join(this.root, target);
+        const tAbs = this.abs(target);
         let st: fs.Stats;
         try {
           st = fs.lstatSync(tAbs);
@@ -202,25 +271,24 @@ export class LayerExtractor {
         }
         if (st.isDirectory()) this.fail(e.path, `hardlink target "${e.linkpath}" is a directory`);
         if (target === rel) return null;
-        this.clear(rel, false);
-        fs.linkSync(tAbs, abs);
+        this.create(rel, () => fs.linkSync(tAbs, abs));
         return null;
       }
       case 'char':
       case 'block':
       case 'fifo': {
-        this.clear(rel, false);
         const ops = this.ops();
         const fmt = e.type === 'char' ? ops.S_IFCHR : e.type === 'block' ? ops.S_IFBLK : ops.S_IFIFO;
-        ops.mknod(abs, fmt | (e.mode & 0o777), e.type === 'fifo' ? 0 : ops.makedev(e.devmajor, e.devminor));
-        this.meta(abs, e, false);
+        this.create(rel, () => ops.mknod(abs, fmt | (e.mode & 0o777), e.type === 'fifo' ? 0 : ops.makedev(e.devmajor, e.devminor)));
+        this.meta(abs, e, false, true);
         return null;
       }
     }
   }
 
-  private meta(abs: string, e: TarEntry, isDir: boolean): void {
-    if (isDir || needChown(e)) fs.lchownSync(abs, e.uid, e.gid); // a dir may exist from an earlier entry
+  /** Owner, mode, xattrs, times; `fresh`: we just made it (so it is ours), else it may be an earlier entry's dir. */
+  private meta(abs: string, e: TarEntry, isDir: boolean, fresh: boolean): void {
+    if (!fresh || needChown(e)) fs.lchownSync(abs, e.uid, e.gid);
     fs.chmodSync(abs, e.mode);
     this.xattrs(abs, e);
     if (isDir) this.dirTimes.set(abs, { abs, atime: e.atime ?? e.mtime, mtime: e.mtime });

@@ -20,13 +20,18 @@ export interface PreparedRoot {
   extraMounts?: Mount[];
 }
 
-/** <dataDir>/containers/<id>/layers: the digests a container uses; prune keeps them. */
+/** <dataDir>/containers/<id>/layers: the layers of a container made by an older tsrun (now in OWNER_FILE). */
 export const LAYERS_FILE = 'layers';
-/** <dataDir>/containers/<id>/owner: {"root": "<--root>"}, the state dir <root>/<id> that owns the write layer. */
+/**
+ * <dataDir>/containers/<id>/owner: {"root": "<--root>", "layers": [{digest, dir}]}: the state
+ * dir <root>/<id> that owns the write layer, and the layers it sits on (prune keeps them).
+ * One file, not two: every create and delete pays per file on the host file system.
+ */
 export const OWNER_FILE = 'owner';
 
 interface Owner {
   root: string;
+  layers?: { digest: string; dir: string }[];
 }
 
 function readOwner(dir: string): Owner | null {
@@ -66,8 +71,10 @@ export async function prepareRootfs(
   const volumesGiven = (ext.volumes ?? []).length > 0;
   if (!layersGiven && !volumesGiven) return { rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs') };
 
-  const img = await import('../image');
-  const volumes = (ext.volumes ?? []).map((v) => img.parseVolume(v)); // config errors before any side effect
+  // the modules this needs, not '../image' (whose commit part loads crypto and zlib)
+  const store = await import('../image/store');
+  const ov = await import('../image/overlay');
+  const volumes = (ext.volumes ?? []).map((v) => ov.parseVolume(v)); // config errors before any side effect
   const extraMounts: Mount[] = volumes.map((v) => ({
     destination: v.destination,
     type: 'bind',
@@ -78,18 +85,19 @@ export async function prepareRootfs(
   if (!layersGiven) {
     // a plain root dir is the container's write layer: the destinations go there
     const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
-    img.prepareVolumes(volumes, { upper: rootfs, work: '', root: rootfs }, []);
+    ov.prepareVolumes(volumes, { upper: rootfs, work: '', root: rootfs }, []);
     return { rootfs, extraMounts };
   }
 
   const dataDir = path.resolve(ctx.dataDir);
-  const sources = ext.layers!.map((e) => img.parseLayerSource(e, bundle));
+  const { parseLayerSource } = await import('../image/source');
+  const sources = ext.layers!.map((e) => parseLayerSource(e, bundle));
   rec.image = imageLabel(ext.layers!);
   // Held until the layer list is on disk under the container: prune (exclusive) cannot
   // remove a layer between ensureLayers and the moment this container claims it.
-  const unlock = img.lockStore(dataDir, 'shared');
+  const unlock = store.lockStore(dataDir, 'shared');
   try {
-    const layers = await img.ensureLayers(dataDir, sources);
+    const layers = await store.ensureLayers(dataDir, sources);
     const own = path.resolve(ctx.root);
     const existing = readOwner(containerDir(dataDir, id));
     if (existing && path.resolve(existing.root) !== own && ownerHolds(existing, dataDir, id)) {
@@ -99,12 +107,12 @@ export async function prepareRootfs(
     rec.layers = layers.map((l) => l.digest);
     persist();
     // a write layer left by a crash or a reboot (/run emptied) is stale: this create owns the id now
-    img.removeContainerStorage(dataDir, id);
-    const st = img.createContainerStorage(dataDir, id);
-    fs.writeFileSync(path.join(st.root, OWNER_FILE), JSON.stringify({ root: own }));
-    fs.writeFileSync(path.join(st.root, LAYERS_FILE), JSON.stringify(layers));
-    img.prepareVolumes(volumes, st, layers);
-    const plan = img.overlayMountPlan(layers, st);
+    ov.removeContainerStorage(dataDir, id);
+    const st = ov.createContainerStorage(dataDir, id);
+    const owner: Owner = { root: own, layers };
+    fs.writeFileSync(path.join(st.root, OWNER_FILE), JSON.stringify(owner));
+    ov.prepareVolumes(volumes, st, layers);
+    const plan = ov.overlayMountPlan(layers, st);
     return { rootfs: path.join(st.root, 'merged'), rootfsMount: plan, extraMounts };
   } finally {
     unlock();
@@ -134,6 +142,8 @@ export function releaseRootfs(ctx: RuntimeContext, rec: ContainerRecord): void {
 
 /** The layers a container's write layer sits on, as recorded at create. */
 export function containerLayers(dataDir: string, id: string): { digest: string; dir: string }[] {
+  const owner = readOwner(containerDir(dataDir, id));
+  if (Array.isArray(owner?.layers)) return owner.layers;
   try {
     return JSON.parse(fs.readFileSync(path.join(dataDir, 'containers', id, LAYERS_FILE), 'utf8'));
   } catch {

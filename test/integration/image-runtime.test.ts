@@ -53,6 +53,15 @@ test('prepareRootfs: layers -> write layer + overlay plan + volume binds; releas
   ]);
   assert.ok(fs.statSync(path.join(w.dataDir, 'containers', 'r1', 'upper', 'data')).isDirectory(), 'destination in the write layer');
   assert.deepEqual(layersInUse(w.dataDir), new Set(rec.layers));
+  assert.deepEqual(fs.readdirSync(path.join(w.dataDir, 'containers', 'r1')).sort(), ['merged', 'owner', 'upper', 'work'], 'one metadata file');
+  const owner = JSON.parse(fs.readFileSync(path.join(w.dataDir, 'containers', 'r1', 'owner'), 'utf8'));
+  assert.deepEqual([owner.root, owner.layers.map((l: { digest: string }) => l.digest)], [w.root, rec.layers]);
+  // a write layer an older tsrun made (its layers in a file of their own) still holds its layers
+  const legacy = path.join(w.dir, 'legacy-data');
+  fs.mkdirSync(path.join(legacy, 'containers', 'old'), { recursive: true });
+  fs.writeFileSync(path.join(legacy, 'containers', 'old', 'owner'), JSON.stringify({ root: w.root }));
+  fs.writeFileSync(path.join(legacy, 'containers', 'old', 'layers'), JSON.stringify([{ digest: 'sha256:old', dir: '/x' }]));
+  assert.deepEqual(layersInUse(legacy), new Set(['sha256:old']));
 
   // what the shim does: mount the overlay on rootfs; a write goes to this container only
   const r = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', root.rootfsMount!.data, root.rootfs], { cwd: root.rootfsMount!.chdir, encoding: 'utf8' });

@@ -10,7 +10,7 @@ import * as zlib from 'zlib';
 import { spawnSync } from 'child_process';
 import { sha, tarOf } from '../helpers/tarfiles';
 import { parseLayerSource, imageConfigFor, resolveImage } from '../../src/image/source';
-import { ensureLayers } from '../../src/image/store';
+import { ensureLayers, fnv64, layerPath } from '../../src/image/store';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-image-oci-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -71,6 +71,18 @@ test('parseLayerSource: kinds, tags, relative to the bundle', () => {
   assert.throws(() => parseLayerSource('rootfs.tar:latest', tmp), /a tag is only valid on an OCI image/);
 });
 
+test('parseLayerSource: a rootfs tar that starts like an image archive (index.json, blobs/) is still a layer tar', () => {
+  const looksLikeImage = path.join(tmp, 'starts-like-image.tar');
+  fs.writeFileSync(looksLikeImage, tarOf({ 'index.json': '{}', 'blobs/x': 'x', 'bin/sh': 'sh' }));
+  assert.deepEqual(parseLayerSource(looksLikeImage, '/'), { kind: 'tar', path: looksLikeImage });
+  const onlyImage = path.join(tmp, 'only-image.tar');
+  fs.writeFileSync(onlyImage, tarOf({ 'oci-layout': '{}', 'index.json': '{}', [`blobs/sha256/${'a'.repeat(64)}`]: 'x' }));
+  assert.deepEqual(parseLayerSource(onlyImage, '/'), { kind: 'oci', path: onlyImage });
+  const notTar = path.join(tmp, 'not-a.tar');
+  fs.writeFileSync(notTar, Buffer.alloc(2048, 7));
+  assert.deepEqual(parseLayerSource(notTar, '/'), { kind: 'tar', path: notTar }, 'not a tar: ensureLayers reports it');
+});
+
 test('resolveImage picks the manifest by tag (ref.name or containerd name), default the first', () => {
   for (const p of [layout, archive]) {
     const def = resolveImage({ kind: 'oci', path: p });
@@ -129,4 +141,35 @@ test('ensureLayers verifies blob digests: a corrupted blob is refused and nothin
   await assert.rejects(ensureLayers(dd, [{ kind: 'oci', path: bad, tag: 'two' }]), /does not match its digest/);
   assert.deepEqual(fs.readdirSync(path.join(dd, 'layers', 'sha256')), []);
   assert.deepEqual(fs.readdirSync(path.join(dd, 'tmp')), []);
+});
+
+test('layer index: an entry is trusted only for its own key (path, size, mtime, inode); a rewritten tar is unpacked again', async () => {
+  assert.match(fnv64('a'), /^[0-9a-f]{16}$/);
+  assert.equal(fnv64('/x/a.tar\x001'), fnv64('/x/a.tar\x001'));
+  assert.notEqual(fnv64('/x/a.tar\x001'), fnv64('/x/a.tar\x002'));
+  const dd = path.join(tmp, 'index-store');
+  const t = path.join(tmp, 'indexed.tar');
+  const other = path.join(tmp, 'other.tar');
+  fs.writeFileSync(t, tarOf({ a: '1' }));
+  fs.writeFileSync(other, tarOf({ b: '2' }));
+  const [l1] = await ensureLayers(dd, [{ kind: 'tar', path: t }]);
+  const [l2] = await ensureLayers(dd, [{ kind: 'tar', path: other }]);
+  assert.equal(l1.digest, `sha256:${sha(fs.readFileSync(t))}`);
+  const entries = fs.readdirSync(path.join(dd, 'index'));
+  assert.equal(entries.length, 2);
+  const mine = entries.find((e) => fs.readFileSync(path.join(dd, 'index', e), 'utf8').startsWith(`${l1.digest}\n${t}\0`))!;
+  assert.ok(mine, 'the entry holds the digest and the key');
+  // a colliding entry (another key) or an entry without its key names another layer: not trusted
+  for (const forged of [`${l2.digest}\n/elsewhere.tar\0${fs.statSync(t).size}\n`, `${l2.digest}\n`]) {
+    fs.writeFileSync(path.join(dd, 'index', mine), forged);
+    const [again] = await ensureLayers(dd, [{ kind: 'tar', path: t }]);
+    assert.equal(again.digest, l1.digest);
+  }
+  // the index names l1 again; the same path with new content and a new mtime is a new layer
+  fs.writeFileSync(t, tarOf({ a: '3' }));
+  fs.utimesSync(t, 1000, 1000);
+  const [l3] = await ensureLayers(dd, [{ kind: 'tar', path: t }]);
+  assert.equal(l3.digest, `sha256:${sha(fs.readFileSync(t))}`);
+  assert.notEqual(l3.digest, l1.digest);
+  assert.equal(fs.readFileSync(path.join(layerPath(dd, l3.digest), 'a'), 'utf8'), '3');
 });

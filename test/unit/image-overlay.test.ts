@@ -11,6 +11,7 @@ import {
   parseVolume,
   prepareVolumes,
   removeContainerStorage,
+  removeTree,
   lookupMerged,
 } from '../../src/image/overlay';
 import { lsetxattr, mknod, S_IFCHR } from '../../src/sys/fsops';
@@ -74,6 +75,28 @@ test('removeContainerStorage is idempotent and keeps other containers', () => {
   assert.throws(() => createContainerStorage(dd, '../evil'), /bad container id/);
 });
 
+test('removeTree: removes a tree (files, fifos, whiteouts, mode 000 dirs), never follows symlinks; idempotent', () => {
+  const outside = path.join(tmp, 'outside');
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(outside, 'keep'), 'k');
+  const t = path.join(tmp, 'tree');
+  fs.mkdirSync(path.join(t, 'a', 'b', 'c'), { recursive: true });
+  fs.writeFileSync(path.join(t, 'a', 'b', 'c', 'f'), 'x');
+  fs.symlinkSync(outside, path.join(t, 'a', 'to-outside'));
+  fs.symlinkSync(path.join(outside, 'keep'), path.join(t, 'link-file'));
+  mknod(path.join(t, 'a', 'wh'), S_IFCHR, 0);
+  fs.mkdirSync(path.join(t, 'work', 'work'), { recursive: true });
+  fs.chmodSync(path.join(t, 'work', 'work'), 0);
+  removeTree(t);
+  assert.ok(!fs.existsSync(t));
+  assert.deepEqual(fs.readdirSync(outside), ['keep'], 'nothing removed through a symlink');
+  removeTree(t);
+  const link = path.join(tmp, 'top-link');
+  fs.symlinkSync(outside, link);
+  removeTree(link);
+  assert.ok(!fs.lstatSync(link, { throwIfNoEntry: false }) && fs.existsSync(path.join(outside, 'keep')), 'a symlink at the top is removed, not followed');
+});
+
 test('parseVolume: HOST:CONTAINER[:ro]; config errors name the entry', () => {
   assert.deepEqual(parseVolume('/h/x:/data'), { source: '/h/x', destination: '/data', readonly: false });
   assert.deepEqual(parseVolume('/h/x:/data:ro'), { source: '/h/x', destination: '/data', readonly: true });
@@ -109,7 +132,13 @@ test('prepareVolumes: host dir made; destination created in upper, never in a la
     { digest: 'sha256:b', dir: bottom },
     { digest: 'sha256:t', dir: top },
   ];
-  const snapshot = (d: string) => JSON.stringify(fs.readdirSync(d, { recursive: true }).sort());
+  // without following symlinks (Node 20's recursive readdir follows var/run -> the host's /run, which changes)
+  const walk = (d: string, rel = ''): string[] =>
+    fs.readdirSync(path.join(d, rel), { withFileTypes: true }).flatMap((e) => {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      return e.isDirectory() ? [r, ...walk(d, r)] : [r];
+    });
+  const snapshot = (d: string) => JSON.stringify(walk(d).sort());
   const before = [snapshot(bottom), snapshot(top)];
   const host = path.join(tmp, 'hostvols');
   prepareVolumes(

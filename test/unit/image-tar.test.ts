@@ -5,9 +5,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { TarReader, encodeHeader, padding, END_OF_ARCHIVE, type HeaderFields, type TarEntry } from '../../src/image/tarformat';
-import { cleanTarPath } from '../../src/image/unpack';
-import { unpackStream } from '../../src/image/store';
+import { TarReader, blockSum, encodeHeader, padding, END_OF_ARCHIVE, type HeaderFields, type TarEntry } from '../../src/image/tarformat';
+import { cleanTarPath, modeAtOpen } from '../../src/image/unpack';
+import { unpackFile, unpackStream } from '../../src/image/store';
+import { gzipSync } from 'zlib';
+import { sha } from '../helpers/tarfiles';
 import { lgetxattr } from '../../src/sys/fsops';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-image-tar-'));
@@ -47,6 +49,58 @@ test('cleanTarPath: relative clean form, null for what escapes', () => {
   assert.equal(cleanTarPath('../x'), null);
   assert.equal(cleanTarPath('a/../../x'), null);
   assert.equal(cleanTarPath('a/..'), null);
+  // the shapes the fast path takes, and what it must hand to the slow one
+  assert.equal(cleanTarPath('./bin/'), 'bin');
+  assert.equal(cleanTarPath('././usr/lib/x.so'), 'usr/lib/x.so');
+  assert.equal(cleanTarPath('a/.../b..'), 'a/.../b..');
+  assert.equal(cleanTarPath('.hidden/.wh.x'), '.hidden/.wh.x');
+  assert.equal(cleanTarPath('a/.'), 'a');
+  assert.equal(cleanTarPath('a//'), 'a');
+  assert.equal(cleanTarPath('./..'), null);
+  assert.equal(cleanTarPath('..'), null);
+  assert.equal(cleanTarPath('./../x'), null);
+  assert.equal(cleanTarPath(''), '');
+});
+
+test('modeAtOpen: only plain permission bits the umask keeps are left to open(2)', () => {
+  assert.equal(modeAtOpen(0o644, 0o022), true);
+  assert.equal(modeAtOpen(0o755, 0o022), true);
+  assert.equal(modeAtOpen(0o666, 0o022), false, 'the umask would drop g+w/o+w');
+  assert.equal(modeAtOpen(0o4755, 0o022), false, 'setuid needs fchmod (after chown)');
+  assert.equal(modeAtOpen(0o1777, 0), false);
+  assert.equal(modeAtOpen(0o000, 0o077), true);
+});
+
+test('blockSum: the byte sum of a 512-byte block, aligned or not, all bytes 0xff included', () => {
+  const naive = (b: Buffer) => b.reduce((a, x) => a + x, 0);
+  const big = Buffer.alloc(2048);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 131 + 7) & 0xff;
+  for (const off of [0, 1, 2, 3, 4, 512, 1023]) assert.equal(blockSum(big.subarray(off, off + 512)), naive(big.subarray(off, off + 512)), `offset ${off}`);
+  assert.equal(blockSum(Buffer.alloc(512, 0xff)), 512 * 255);
+  assert.equal(blockSum(Buffer.alloc(512)), 0);
+});
+
+test('tar reader: numeric fields space- or NUL-padded, empty, signed; garbage is an error', () => {
+  const h = encodeHeader({ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 });
+  const withField = (off: number, len: number, text: string) => {
+    const b = Buffer.from(h);
+    b.fill(0, off, off + len);
+    b.write(text, off, 'latin1');
+    b.fill(32, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += b[i];
+    b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    return Buffer.concat([b, END_OF_ARCHIVE]);
+  };
+  const uidOf = (text: string) => read(withField(108, 8, text))[0].e.uid;
+  assert.equal(uidOf('0001750\0'), 1000);
+  assert.equal(uidOf('   1750 '), 1000);
+  assert.equal(uidOf('1750'), 1000);
+  assert.equal(uidOf(''), 0);
+  assert.equal(uidOf('       '), 0);
+  assert.equal(uidOf('17x'), 15, 'like parseInt: the leading digits');
+  assert.equal(uidOf('+17'), 15);
+  assert.throws(() => uidOf('xyz'), /bad number "xyz"/);
 });
 
 test('tar writer/reader round trip: long names, pax xattrs, devices, big ids, odd chunking', () => {
@@ -193,6 +247,46 @@ for (const [what, entries] of malicious) {
   });
 }
 
+test('unpack: later entries replace earlier ones (file, symlink, dir, whiteout); modes the umask would change are exact', async () => {
+  const outside = fs.mkdtempSync(path.join(tmp, 'outside-'));
+  const d = await unpack(
+    mkTar([
+      { path: 'f', body: 'old', mode: 0o600 },
+      { path: 'f', body: 'new', mode: 0o666 },
+      { path: 's', type: 'symlink', linkpath: outside },
+      { path: 's', body: 'file now', mode: 0o4755 },
+      { path: 'd/', type: 'dir', mode: 0o700 },
+      { path: 'd/x', body: 'x' },
+      { path: 'd/', type: 'dir', mode: 0o750 },
+      { path: 'n', body: 'was a file' },
+      { path: 'n/', type: 'dir', mode: 0o755 },
+      { path: 'n/y', body: 'y' },
+      { path: 'g/', type: 'dir' },
+      { path: 'g/gone', body: 'g' },
+      { path: 'g/.wh.gone' },
+      { path: 'h', type: 'link', linkpath: 'f' },
+      { path: 'h', type: 'link', linkpath: 'd/x' },
+      { path: 'ro', body: 'read only', mode: 0o444 },
+      { path: 'none', body: 'no bits', mode: 0 },
+    ]),
+    'replace-all',
+  );
+  assert.deepEqual([fs.readFileSync(path.join(d, 'ro'), 'utf8'), fs.statSync(path.join(d, 'ro')).mode & 0o7777], ['read only', 0o444]);
+  assert.deepEqual([fs.readFileSync(path.join(d, 'none'), 'utf8'), fs.statSync(path.join(d, 'none')).mode & 0o7777], ['no bits', 0]);
+  assert.equal(fs.readFileSync(path.join(d, 'f'), 'utf8'), 'new');
+  assert.equal(fs.statSync(path.join(d, 'f')).mode & 0o7777, 0o666, 'not narrowed by the umask');
+  assert.ok(fs.lstatSync(path.join(d, 's')).isFile());
+  assert.equal(fs.statSync(path.join(d, 's')).mode & 0o7777, 0o4755);
+  assert.deepEqual(fs.readdirSync(outside), [], 'nothing written through the old symlink');
+  assert.equal(fs.statSync(path.join(d, 'd')).mode & 0o7777, 0o750, 'a dir entry again: same dir, new mode');
+  assert.equal(fs.readFileSync(path.join(d, 'd', 'x'), 'utf8'), 'x', 'and its content kept');
+  assert.ok(fs.lstatSync(path.join(d, 'n')).isDirectory());
+  assert.equal(fs.readFileSync(path.join(d, 'n', 'y'), 'utf8'), 'y');
+  const wh = fs.lstatSync(path.join(d, 'g', 'gone'));
+  assert.ok(wh.isCharacterDevice() && wh.rdev === 0, 'the whiteout replaced the file');
+  assert.equal(fs.statSync(path.join(d, 'h')).ino, fs.statSync(path.join(d, 'd', 'x')).ino);
+});
+
 test('unpack: a later entry may replace a symlink by a dir (no write through it)', async () => {
   const outside = fs.mkdtempSync(path.join(tmp, 'outside-'));
   const d = await unpack(
@@ -206,4 +300,38 @@ test('unpack: a later entry may replace a symlink by a dir (no write through it)
   assert.ok(fs.lstatSync(path.join(d, 'l')).isDirectory());
   assert.equal(fs.readFileSync(path.join(d, 'l/f'), 'utf8'), 'in');
   assert.deepEqual(fs.readdirSync(outside), []);
+});
+
+test('unpackFile: a plain tar file in one synchronous pass (digest = sha256 of the file); null for gzip; errors name the layer', async () => {
+  const tar = mkTar([{ path: 'a/', type: 'dir' }, { path: 'a/b', body: 'x'.repeat(3000) }, { path: 'l', type: 'symlink', linkpath: 'a/b' }]);
+  const file = path.join(tmp, 'plain.tar');
+  fs.writeFileSync(file, tar);
+  const dest = path.join(tmp, 'plain-out');
+  fs.mkdirSync(dest);
+  const r = unpackFile(file, dest, 'plain');
+  assert.deepEqual(r, { diffId: `sha256:${sha(tar)}`, blobDigest: `sha256:${sha(tar)}` });
+  assert.equal(fs.readFileSync(path.join(dest, 'a', 'b'), 'utf8'), 'x'.repeat(3000));
+  assert.equal(fs.readlinkSync(path.join(dest, 'l')), 'a/b');
+  // the stream path agrees, and hashes gzip input twice (blob and diff_id)
+  const viaStream = path.join(tmp, 'stream-out');
+  fs.mkdirSync(viaStream);
+  assert.deepEqual(await unpackStream(Readable.from([tar]), viaStream, 's'), r);
+  const gz = gzipSync(tar);
+  const gzOut = path.join(tmp, 'gz-out');
+  fs.mkdirSync(gzOut);
+  assert.deepEqual(await unpackStream(Readable.from([gz]), gzOut, 'g'), { diffId: `sha256:${sha(tar)}`, blobDigest: `sha256:${sha(gz)}` });
+
+  const gzFile = path.join(tmp, 'plain.tar.gz');
+  fs.writeFileSync(gzFile, gz);
+  const untouched = path.join(tmp, 'gz-file-out');
+  fs.mkdirSync(untouched);
+  assert.equal(unpackFile(gzFile, untouched, 'gz'), null);
+  assert.deepEqual(fs.readdirSync(untouched), []);
+
+  const cut = path.join(tmp, 'cut.tar');
+  fs.writeFileSync(cut, tar.subarray(0, 1000));
+  const cutOut = path.join(tmp, 'cut-out');
+  fs.mkdirSync(cutOut);
+  assert.throws(() => unpackFile(cut, cutOut, 'cut'), /^LayerError: layer "cut": unexpected end of archive$/);
+  assert.throws(() => unpackFile(path.join(tmp, 'missing.tar'), cutOut, 'missing'), /^LayerError: layer "missing": ENOENT/);
 });
