@@ -153,10 +153,10 @@ write_byte (int fd, char b)
 }
 
 static int
-join_cgroups (struct plan *p, struct shim_error *err)
+join_cgroups (struct plan *p, pid_t who, struct shim_error *err)
 {
   char pid[24];
-  int n = snprintf (pid, sizeof pid, "%d", getpid ());
+  int n = snprintf (pid, sizeof pid, "%d", who);
   for (size_t i = 0; i < p->cgroup_procs.n; i++)
     {
       int ret = write_file (p->cgroup_procs.v[i], pid, (size_t) n, err);
@@ -186,7 +186,11 @@ child_wait_go (struct ctx *c)
   close (c->st_rd);
   if (read_retry (c->go_rd, &hostpid, sizeof hostpid) != (ssize_t) sizeof hostpid)
     _exit (1); /* P failed and reported it */
-  close (c->go_rd);
+  if (c->mode == SHIM_MODE_EXEC)
+    {
+      close (c->go_rd);
+      c->go_rd = -1;
+    }
   c->hostpid = hostpid;
   /* in a user namespace our ids are still the host's (unmapped there: files
      we create would fail with EOVERFLOW): become the namespace's root */
@@ -194,6 +198,30 @@ child_wait_go (struct ctx *c)
     child_fail (c, (shim_fail (&err, errno, "setuid", NULL, "become root in the user namespace: %s",
                                strerror (errno)), &err));
   return hostpid;
+}
+
+/* C (create): wait until P has moved us into the container's cgroups.  P
+ * does that while we set up the mounts: on cgroup v1 the first write to a
+ * cgroup.procs waits for an RCU grace period (10-20 ms), which would
+ * otherwise come before all of our work.  Called before the first thing that
+ * must happen inside the cgroups (a cgroup mount, hooks, the READY report);
+ * then the cgroup namespace is made, so that its root is the container's
+ * cgroup (runc unshares it at the same point, for the same reason). */
+void
+child_wait_cgroups (struct ctx *c)
+{
+  struct shim_error err;
+  char b = 0;
+  if (c->go_rd < 0)
+    return;
+  if (read_retry (c->go_rd, &b, 1) != 1 || b != 'c')
+    _exit (1); /* P failed and reported it */
+  close (c->go_rd);
+  c->go_rd = -1;
+  c->host_cgroups = read_file ("/proc/self/cgroup", NULL);
+  if (c->unshare_cgroupns && unshare (CLONE_NEWCGROUP) < 0)
+    child_fail (c, (shim_fail (&err, errno, "unshare", "cgroup", "unshare cgroup namespace: %s", strerror (errno)),
+                    &err));
 }
 
 static int
@@ -388,11 +416,19 @@ create_child_setup (struct ctx *c, pid_t hostpid, char **resolved, struct shim_e
   ret = early_attrs (p, err);
   if (ret < 0)
     return ret;
-  /* b-e: mounts and devices, all under the rootfs on the host side */
+  /* libseccomp may need files of the host: build the filter before pivot
+     (and before the cgroup wait: it is pure work, done while P joins) */
+  ret = seccomp_prepare (p->seccomp.val, p->seccomp.len, &c->seccomp, err);
+  if (ret < 0)
+    return ret;
+  /* b-e: mounts and devices, all under the rootfs on the host side (a cgroup
+     mount waits for the cgroups to be joined) */
   ret = rootfs_prepare (c, err);
   if (ret < 0)
     return ret;
   test_kill_point ("child-rootfs");
+  /* hooks see the process in its cgroups, and so does TS at READY */
+  child_wait_cgroups (c);
   /* f. TS runs prestart/createRuntime hooks now: namespaces exist, the
      rootfs is mounted but not yet pivoted */
   if (p->flags & PLAN_FLAG_SYNC_HOOKS)
@@ -418,10 +454,6 @@ create_child_setup (struct ctx *c, pid_t hostpid, char **resolved, struct shim_e
   /* g. createContainer hooks: in the container namespaces, before
      pivot_root so that the hook path is a host path */
   ret = hooks_run (p, HOOK_KIND_CREATE_CONTAINER, err);
-  if (ret < 0)
-    return ret;
-  /* libseccomp may need files of the host: build the filter before pivot */
-  ret = seccomp_prepare (p->seccomp.val, p->seccomp.len, &c->seccomp, err);
   if (ret < 0)
     return ret;
   /* h. */
@@ -574,12 +606,6 @@ create_main (struct ctx *c)
       snprintf (dir, sizeof dir, "%s", p->exec_fifo);
       c->fifo_dirfd = open (dirname (dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
     }
-  /* join the cgroups first: C is then born inside them */
-  ret = join_cgroups (p, &err);
-  if (ret < 0)
-    return p_fail (c, 0, &err);
-  test_kill_point ("cgroup");
-  c->host_cgroups = read_file ("/proc/self/cgroup", NULL);
   ret = ns_join_parent (c, &err);
   if (ret < 0)
     return p_fail (c, 0, &err);
@@ -592,6 +618,9 @@ create_main (struct ctx *c)
   c->in_userns |= c->new_userns;
   c->has_mntns |= (flags & CLONE_NEWNS) != 0;
   c->has_cgroupns |= (flags & CLONE_NEWCGROUP) != 0;
+  /* C makes its cgroup namespace once it is in its cgroups (child_wait_cgroups) */
+  c->unshare_cgroupns = (flags & CLONE_NEWCGROUP) != 0;
+  flags &= ~(unsigned long) CLONE_NEWCGROUP;
 
   int go[2], st[2];
   if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (st, O_CLOEXEC) < 0)
@@ -657,6 +686,13 @@ create_main (struct ctx *c)
   if (write (c->go_wr, &pid, sizeof pid) != (ssize_t) sizeof pid)
     return p_fail (c, pid, (shim_fail (&err, errno, "sync", NULL, "release the container process: %s",
                                        strerror (errno)), &err));
+  /* C sets up its mounts meanwhile (see child_wait_cgroups); P itself stays
+     outside the container's cgroups, as runc's parent does */
+  ret = join_cgroups (p, pid, &err);
+  if (ret < 0)
+    return p_fail (c, pid, &err);
+  test_kill_point ("cgroup");
+  write_byte (c->go_wr, 'c');
   close (c->go_wr);
 
   char b = p_wait_ready (c, pid);
@@ -720,7 +756,7 @@ exec_main (struct ctx *c)
   ret = connect_seccomp_listener (c, &err);
   if (ret < 0)
     return p_fail (c, 0, &err);
-  ret = join_cgroups (p, &err);
+  ret = join_cgroups (p, getpid (), &err);
   if (ret < 0)
     return p_fail (c, 0, &err);
   ret = ns_open_exec (c, p->join_pid, &err);

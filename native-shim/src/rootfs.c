@@ -195,6 +195,8 @@ bind_cgroup_dir (const char *host, const char *target, const char *dest, unsigne
 static int
 mount_cgroup (struct ctx *c, int rootfd, struct mount_entry *m, struct shim_error *err)
 {
+  /* the mount shows the container's cgroups: it must be in them */
+  child_wait_cgroups (c);
   char fdbuf[32], host[PATH_MAX + 32];
   unsigned long flags = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME | MS_NOATIME);
   struct statfs sfs;

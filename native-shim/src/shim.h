@@ -18,7 +18,7 @@ struct ctx {
   struct plan *plan;
   int mode;                  /* SHIM_MODE_* */
   int ctl;                   /* control fd; -1 once closed */
-  int go_rd, go_wr;          /* P -> C: one byte "go" once ids are mapped */
+  int go_rd, go_wr;          /* P -> C: C's host pid once ids are mapped, then 'c' once C is in its cgroups */
   int st_rd, st_wr;          /* C -> P: '0' ready, '1' error; EOF = C gone */
   int ns_fd[MAX_NS_JOIN];    /* opened PLAN_NS_JOIN paths (or /proc/PID/ns/X in exec) */
   int ns_type[MAX_NS_JOIN];
@@ -28,16 +28,20 @@ struct ctx {
   int fifo_dirfd;            /* O_PATH dir of the exec fifo (fallback), -1: none */
   int proc_root_fd;          /* exec mode: /proc/PID/root */
   int pidfile_fd;            /* exec mode: pre-opened PLAN_PID_FILE */
-  char *host_cgroups;        /* P's /proc/self/cgroup (host view), for cgroup mounts */
+  char *host_cgroups;        /* C's /proc/self/cgroup (host view) once in its cgroups, for cgroup mounts */
   bool new_userns;           /* C lives in a user namespace created for it */
   bool in_userns;            /* C lives in any non-initial user namespace */
   bool has_mntns;            /* C lives in a new or joined mount namespace */
   bool has_cgroupns;
+  bool unshare_cgroupns;     /* C makes its cgroup namespace after joining its cgroups */
   mode_t saved_umask;
   struct seccomp_filter *seccomp;
   int seccomp_sock;          /* connected to PLAN_SECCOMP_LISTENER, -1: none */
   pid_t hostpid;             /* C: its own pid in the host's pid namespace */
 };
+
+/* main.c */
+void child_wait_cgroups (struct ctx *c);
 
 /* util.c */
 int write_file (const char *path, const char *data, size_t len, struct shim_error *err);
