@@ -20,16 +20,16 @@ scenarios() {
   mkdir -p "$root"
   local hf=(hyperfine -N --style none)
   # 1. run
-  "${hf[@]}" -w 2 -r "$RUNS" --export-json "$out/$rt.run.json" "$cmd --root $root run --bundle $w/true r1" >/dev/null
+  "${hf[@]}" -w 2 -r "$RUNS" --export-json "$out/$rt.run.json" "$cmd --root $root run --bundle $w/b/r1 r1" >/dev/null
   # 2. create + start + wait + delete (bash runs the four calls, for every runtime alike)
-  "${hf[@]}" -w 2 -r "$RUNS" --export-json "$out/$rt.cycle.json" "bash $top/scripts/bench-cycle.sh '$cmd' $root $w/true c1" >/dev/null
+  "${hf[@]}" -w 2 -r "$RUNS" --export-json "$out/$rt.cycle.json" "bash $top/scripts/bench-cycle.sh '$cmd' $root $w/b/c1 c1" >/dev/null
   # 3. SEQ sequential runs; SEQ runs PAR at a time
   "${hf[@]}" -r 3 --export-json "$out/$rt.seq.json" \
-    "bash -c 'for i in \$(seq $SEQ); do $cmd --root $root run --bundle $w/true s\$i; done'" >/dev/null
+    "bash -c 'for i in \$(seq $SEQ); do $cmd --root $root run --bundle $w/b/s\$i s\$i; done'" >/dev/null
   "${hf[@]}" -r 3 --export-json "$out/$rt.par.json" \
-    "bash -c 'seq $SEQ | xargs -P $PAR -I{} $cmd --root $root run --bundle $w/true p{}'" >/dev/null
+    "bash -c 'seq $SEQ | xargs -P $PAR -I{} $cmd --root $root run --bundle $w/b/p{} p{}'" >/dev/null
   # 4. fixed cost of one call: state of a created container
-  $cmd --root "$root" create --bundle "$w/true" st1
+  $cmd --root "$root" create --bundle "$w/b/st1" st1
   "${hf[@]}" -w 2 -r $((RUNS * 2)) --export-json "$out/$rt.state.json" "$cmd --root $root state st1" >/dev/null
   # 5. memory: every process of the created container on the host (RSS and PSS)
   local pid
@@ -43,7 +43,7 @@ scenarios() {
   echo "$rss $pss $(echo $pids | wc -w)" >"$out/$rt.mem"
   $cmd --root "$root" delete --force st1 >/dev/null 2>&1 || true
   # 5b. a 512 KiB memory limit, running true
-  if $cmd --root "$root" run --bundle "$w/small" m1 >"$out/$rt.small.log" 2>&1; then echo ok >"$out/$rt.small"; else echo "fails (exit $?)" >"$out/$rt.small"; fi
+  if $cmd --root "$root" run --bundle "$w/b/m1" m1 >"$out/$rt.small.log" 2>&1; then echo ok >"$out/$rt.small"; else echo "fails (exit $?)" >"$out/$rt.small"; fi
   $cmd --root "$root" delete --force m1 >/dev/null 2>&1 || true
 }
 
@@ -73,6 +73,7 @@ cleanup() {
     done
   done
   umount -l "$w"/data-*/* 2>/dev/null || true
+  rmdir /sys/fs/cgroup/*/tsrun-bench 2>/dev/null || true
   rm -rf "$w"
 }
 trap cleanup EXIT
@@ -88,8 +89,6 @@ spec['root']['path'] = sys.argv[3]
 spec.pop('tsrun', None)  # bundles/busybox is layered; the bench bundles are plain unless asked
 spec['process']['args'] = ['true']
 spec['ociVersion'] = '1.0.2'  # crun 1.8 refuses 1.2.0
-if sys.argv[4] == 'small':
-    spec['linux'].setdefault('resources', {})['memory'] = {'limit': 512 * 1024}
 if sys.argv[4].startswith('layers:'):
     spec['root']['path'] = 'rootfs'
     spec['tsrun'] = {'layers': [sys.argv[4][7:]]}
@@ -97,7 +96,21 @@ json.dump(spec, open(sys.argv[2], 'w'), indent=1)
 EOF
 }
 mkbundle "$w/true" plain
-mkbundle "$w/small" small
+# one bundle per container id, each with its own cgroupsPath under /tsrun-bench:
+# without one, runc nests the v1 memory cgroup under its caller's own
+# (/sys/fs/cgroup/memory/process_api/... on this VM, which nothing may touch)
+python3 - "$w/true/config.json" "$w/b" "$SEQ" <<'EOF2'
+import json, os, sys
+spec, out, n = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+ids = ['r1', 'c1', 'st1', 'm1'] + ['s%d' % i for i in range(1, n + 1)] + ['p%d' % i for i in range(1, n + 1)]
+for i in ids:
+    spec['linux']['cgroupsPath'] = '/tsrun-bench/' + i
+    res = spec['linux'].setdefault('resources', {})
+    if i == 'm1': res['memory'] = {'limit': 512 * 1024}
+    else: res.pop('memory', None)
+    os.makedirs(os.path.join(out, i))
+    json.dump(spec, open(os.path.join(out, i, 'config.json'), 'w'), indent=1)
+EOF2
 
 echo "bench: tsrun, runc, crun; $RUNS runs per scenario, $SEQ containers sequential and $PAR at a time" >&2
 scenarios tsrun "$top/bin/tsrun" "$w"
