@@ -113,10 +113,9 @@ for i in ids:
 EOF2
 
 echo "bench: tsrun, runc, crun; $RUNS runs per scenario, $SEQ containers sequential and $PAR at a time" >&2
-scenarios tsrun "$top/bin/tsrun" "$w"
-scenarios runc runc "$w"
-unshare -m bash "$0" --inner crun crun "$w" || echo "bench: crun failed" >&2
-
+# (first: the scenarios below churn ext4 inodes under /tmp, and ext4 then
+#  makes every file creation slow for a while, tar -x and unpack alike)
+sync
 # 6. image layers: a second container from an unpacked image vs a plain rootfs;
 #    the first unpack (fresh data dir) vs tar -x of the same file
 tar -C "$rootfs" -cf "$w/busybox.tar" .
@@ -134,6 +133,11 @@ hf=(hyperfine -N --style none)
 $ts --root "$w/root-img" --data-dir "$w/data-big" run --bundle "$w/bigimg" b0 >/dev/null
 "${hf[@]}" -r 5 --warmup 1 --export-json "$w/out/img.bigwarm.json" "$ts --root $w/root-img --data-dir $w/data-big run --bundle $w/bigimg b2" >/dev/null
 "${hf[@]}" -r 5 --warmup 1 --prepare "bash -c 'rm -rf $w/x; mkdir $w/x'" --export-json "$w/out/img.tar.json" "tar -xf $w/big.tar -C $w/x" >/dev/null
+
+scenarios tsrun "$top/bin/tsrun" "$w"
+scenarios runc runc "$w"
+unshare -m bash "$0" --inner crun crun "$w" || echo "bench: crun failed" >&2
+
 nodecmd=$(command -v node)
 "${hf[@]}" -w 2 -r $((RUNS * 2)) --export-json "$w/out/node.json" "$nodecmd -e 0" >/dev/null
 
