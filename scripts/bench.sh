@@ -73,7 +73,8 @@ cleanup() {
     done
   done
   umount -l "$w"/data-*/* 2>/dev/null || true
-  rmdir /sys/fs/cgroup/*/tsrun-bench 2>/dev/null || true
+  # what a runtime left (crun keeps the cgroup of its failed 512 KiB run), then the parents
+  rmdir /sys/fs/cgroup/*/tsrun-bench/* /sys/fs/cgroup/*/tsrun-bench 2>/dev/null || true
   rm -rf "$w"
 }
 trap cleanup EXIT
