@@ -204,6 +204,27 @@ lock_dir (const char *dir, int *fd_out, int *gone, struct front_why *why)
   return 0;
 }
 
+/* What every fast verb starts with: the lock, the front record, the status.
+ * On failure nothing is left open (*gone: the container does not exist). */
+static int
+open_container (struct front_call *c, int *lock, int *gone, struct front_record *rec, enum front_status *status,
+                struct front_why *why)
+{
+  int ret = lock_dir (c->dir, lock, gone, why);
+  if (ret < 0)
+    return ret;
+  ret = front_record_read (*lock, c->dir, rec, why);
+  if (ret == 0)
+    {
+      ret = front_status (rec, c->dir, status, why);
+      if (ret < 0)
+        free (rec->buf);
+    }
+  if (ret < 0)
+    close (*lock);
+  return ret;
+}
+
 static int
 write_all (int fd, const char *p, size_t n)
 {
@@ -275,15 +296,9 @@ front_start (struct front_call *c, struct front_why *why)
   char fifo[4200], b;
   int lock, fd, ret, gone, delay = 0;
 
-  ret = lock_dir (c->dir, &lock, &gone, why);
+  ret = open_container (c, &lock, &gone, &rec, &status, why);
   if (ret < 0)
     return ret;
-  ret = front_record_read (lock, c->dir, &rec, why);
-  if (ret < 0)
-    goto out;
-  ret = front_status (&rec, c->dir, &status, why);
-  if (ret < 0)
-    goto out;
   if (status != STATUS_CREATED || !rec.start_fast)
     {
       ret = front_fail (why, "start: status %s, start-fast %d", front_status_name (status), rec.start_fast);
@@ -439,15 +454,9 @@ front_kill (struct front_call *c, struct front_why *why)
 
   if (front_parse_signal (c->signal ? c->signal : "SIGTERM", &sig) < 0)
     return front_fail (why, "kill: signal \"%s\" is not a plain one", c->signal);
-  ret = lock_dir (c->dir, &lock, &gone, why);
+  ret = open_container (c, &lock, &gone, &rec, &status, why);
   if (ret < 0)
     return ret;
-  ret = front_record_read (lock, c->dir, &rec, why);
-  if (ret < 0)
-    goto out;
-  ret = front_status (&rec, c->dir, &status, why);
-  if (ret < 0)
-    goto out;
   if (status != STATUS_CREATED && status != STATUS_RUNNING)
     {
       ret = front_fail (why, "kill: status %s", front_status_name (status));
@@ -492,22 +501,32 @@ cgroup_empty (const char *dir, int *empty)
   return 0;
 }
 
+/* A DIR stream over the state dir, from the start, leaving dirfd open. */
+static int
+open_state_dir (int dirfd, DIR **out, struct front_why *why)
+{
+  int fd = dup (dirfd);
+  if (fd < 0)
+    return front_fail (why, "dup: %s", strerror (errno));
+  *out = fdopendir (fd);
+  if (*out == NULL)
+    {
+      close (fd);
+      return front_fail (why, "fdopendir: %s", strerror (errno));
+    }
+  rewinddir (*out);
+  return 0;
+}
+
 /* Whether the state dir holds only files (st.remove's rm -rf is then unlink each + rmdir). */
 static int
 state_dir_flat (int dirfd, struct front_why *why)
 {
   struct dirent *e;
-  int fd = dup (dirfd);
   DIR *d;
-  if (fd < 0)
-    return front_fail (why, "dup: %s", strerror (errno));
-  d = fdopendir (fd);
-  if (d == NULL)
-    {
-      close (fd);
-      return front_fail (why, "fdopendir: %s", strerror (errno));
-    }
-  rewinddir (d);
+  int ret = open_state_dir (dirfd, &d, why);
+  if (ret < 0)
+    return ret;
   while ((e = readdir (d)) != NULL)
     {
       if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
@@ -526,21 +545,14 @@ static int
 remove_state_dir (int dirfd, const char *dir, struct front_why *why)
 {
   struct dirent *e;
-  int fd;
   DIR *d;
+  int ret;
   /* the front record first: a `state` meanwhile asks TypeScript */
   if (unlinkat (dirfd, "front", 0) < 0 && errno != ENOENT)
     return front_fail (why, "unlink front record: %s", strerror (errno));
-  fd = dup (dirfd);
-  if (fd < 0)
-    return front_fail (why, "dup: %s", strerror (errno));
-  d = fdopendir (fd);
-  if (d == NULL)
-    {
-      close (fd);
-      return front_fail (why, "fdopendir: %s", strerror (errno));
-    }
-  rewinddir (d);
+  ret = open_state_dir (dirfd, &d, why);
+  if (ret < 0)
+    return ret;
   while ((e = readdir (d)) != NULL)
     {
       if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
@@ -576,18 +588,12 @@ front_delete (struct front_call *c, struct front_why *why)
   int exists[FRONT_MAX_DIRS] = { 0 };
   int lock, ret, gone, i;
 
-  ret = lock_dir (c->dir, &lock, &gone, why);
+  ret = open_container (c, &lock, &gone, &rec, &status, why);
   /* delete --force of a container that does not exist: nothing to do, exit 0 */
   if (ret < 0 && gone && c->force)
     return 0;
   if (ret < 0)
     return ret;
-  ret = front_record_read (lock, c->dir, &rec, why);
-  if (ret < 0)
-    goto out;
-  ret = front_status (&rec, c->dir, &status, why);
-  if (ret < 0)
-    goto out;
   if (status != STATUS_STOPPED || !rec.delete_fast)
     {
       ret = front_fail (why, "delete: status %s, delete-fast %d", front_status_name (status), rec.delete_fast);
