@@ -132,8 +132,8 @@ function ownCgroups(): Map<string, string> {
 }
 
 /** Refuses a cgroup that contains the calling process (destroying it would kill us). */
-function checkNotOurs(controller: string, cgPath: string): void {
-  const own = ownCgroups().get(controller === 'unified' ? '' : controller);
+function checkNotOurs(controller: string, cgPath: string, ours = ownCgroups()): void {
+  const own = ours.get(controller === 'unified' ? '' : controller);
   if (own && own !== '/' && (own === cgPath || own.startsWith(cgPath + '/'))) {
     throw new ConfigError([`linux.cgroupsPath "${cgPath}" contains the runtime's own ${controller} cgroup "${own}"`]);
   }
@@ -275,8 +275,9 @@ export function setupCgroup(o: SetupOptions): CgroupRecord {
     hierRoots.push(...byDir);
     if (mode === 'hybrid') hierRoots.push([path.join(root, 'unified'), ['unified']]);
   }
+  const ours = ownCgroups();
   for (const [hr, ctrls] of hierRoots) {
-    for (const c of ctrls) checkNotOurs(c, cgPath);
+    for (const c of ctrls) checkNotOurs(c, cgPath, ours);
     const dir = path.join(hr, cgPath);
     if (isProtected(dir)) throw new ConfigError([`linux.cgroupsPath "${cgPath}": "${dir}" is a protected cgroup`]);
     for (const c of ctrls) paths[c] = dir;
@@ -315,6 +316,7 @@ export function procsFiles(rec: CgroupRecord): string[] {
 }
 
 function pidsIn(dir: string, out: Set<number>): void {
+  if (!fs.existsSync(dir)) return; // create asks before making it: no exception per hierarchy
   const s = readFile(path.join(dir, 'cgroup.procs'));
   if (s) for (const l of s.split('\n')) if (l.trim()) out.add(Number(l));
   for (const c of childDirs(dir)) pidsIn(c, out);

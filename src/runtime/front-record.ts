@@ -65,8 +65,9 @@ export function frontRecord(rec: ContainerRecord, o: FrontOptions = {}): string 
   const isRoot = o.isRoot ?? isRootCgroup;
   const cg = rec.cgroup;
   const dirs = cg ? [...new Set(Object.values(cg.paths))] : [];
+  const parents = dirs.map((d) => emptyParents(d, isRoot));
   // the front reads line by line
-  if ([...dirs, ...dirs.flatMap((d) => emptyParents(d, isRoot))].some((d) => d.includes('\n') || !path.isAbsolute(d))) return undefined;
+  if ([...dirs, ...parents.flat()].some((d) => d.includes('\n') || !path.isAbsolute(d))) return undefined;
   const deleteFast =
     !rec.hooks?.poststop?.length && !rec.dataDir && !rec.layers?.length && !rec.sharedPidNamespace && !dirs.some((d) => isProtected(d));
   const lines = [
@@ -79,8 +80,8 @@ export function frontRecord(rec: ContainerRecord, o: FrontOptions = {}): string 
   ];
   if (deleteFast) {
     for (const d of dirs) lines.push(`rmdir ${d}`);
-    dirs.forEach((d, i) => {
-      for (const p of emptyParents(d, isRoot)) lines.push(`up ${i} ${p}`);
+    parents.forEach((ps, i) => {
+      for (const p of ps) lines.push(`up ${i} ${p}`);
     });
   }
   // the status sits right after the one top-level "status" key (a raw newline

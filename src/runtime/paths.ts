@@ -12,12 +12,8 @@ export function shimPath(): string {
   let dir = __dirname;
   for (let i = 0; i < 4; i++) {
     const candidate = path.join(dir, 'native-shim', 'build', 'tsrun-shim');
-    try {
-      require('fs').accessSync(candidate);
-      return candidate;
-    } catch {
-      dir = path.dirname(dir);
-    }
+    if (require('fs').existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
   }
   return path.join(__dirname, '..', 'native-shim', 'build', 'tsrun-shim');
 }
