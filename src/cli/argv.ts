@@ -2,24 +2,15 @@
 // runc, flags end at the id, and what follows is the command with its own
 // flags (`sh -c ...`).  This inserts "--" after the id so yargs leaves them
 // alone.
+import { CREATE_OPTIONS, EXEC_OPTIONS, GLOBAL_OPTIONS, RUN_OPTIONS, valueFlags } from './options';
 
-const GLOBAL_VALUE_FLAGS = ['--root', '--data-dir', '--log', '--log-format', '--rootless', '--criu'];
+const GLOBAL_VALUE_FLAGS = valueFlags(GLOBAL_OPTIONS);
 
-/** run/create flags that change config.json for one container (src/cli/overrides.ts) and take a value. */
-const OVERRIDE_VALUE_FLAGS = [
-  '-e', '--env', '-v', '--volume', '-m', '--memory', '--cpus', '--cpu-shares', '--cpuset-cpus', '--pids-limit',
-  '--hostname', '-w', '--cwd', '-u', '--user',
-];
-const CREATE_VALUE_FLAGS = ['-b', '--bundle', '--pid-file', '--console-socket', '--preserve-fds', '--name', ...OVERRIDE_VALUE_FLAGS];
-
-/** Flags that take a value, per verb (the rest are booleans). */
+/** Flags that take a value, per verb (the rest are booleans): derived from src/cli/options.ts. */
 export const VALUE_FLAGS: Record<string, readonly string[]> = {
-  run: CREATE_VALUE_FLAGS,
-  create: CREATE_VALUE_FLAGS,
-  exec: [
-    '-p', '--process', '-e', '--env', '--cwd', '-u', '--user', '-g', '--additional-gids', '-c', '--cap',
-    '--apparmor', '--process-label', '--console-socket', '--pid-file', '--preserve-fds', '--cgroup',
-  ],
+  run: valueFlags({ ...CREATE_OPTIONS, ...RUN_OPTIONS }),
+  create: valueFlags(CREATE_OPTIONS),
+  exec: valueFlags(EXEC_OPTIONS),
 };
 
 /** The first argument that is neither a flag nor a global flag's value: the verb. */

@@ -5,10 +5,11 @@
 // here into the arguments yargs would produce and handed to the same handler.
 // Anything else (help, version, an unknown or repeated flag, a missing or
 // extra argument, `--`) returns undefined and goes to yargs, so its messages
-// and exit codes stay what they are.  test/unit/cli-fast.test.ts checks that
-// both parsers agree: a flag added to one of these verbs in its yargs builder
-// must be added here (or the verb's calls with it fall back to yargs).
+// and exit codes stay what they are.  The flags' spellings, types and
+// defaults come from src/cli/options.ts, which the yargs builders use too;
+// test/unit/cli-fast.test.ts checks that both parsers agree.
 import type { GlobalArgs } from './context';
+import { CREATE_OPTIONS, defaults, GLOBAL_OPTIONS, RUN_OPTIONS, spellingMap } from './options';
 
 interface VerbShape {
   /** positionals: required, then optional */
@@ -23,10 +24,13 @@ interface VerbShape {
   defaults?: Record<string, unknown>;
 }
 
-const CREATE_STRINGS = { '--bundle': 'bundle', '-b': 'bundle', '--pid-file': 'pid-file', '--console-socket': 'console-socket' };
-const CREATE_NUMBERS = { '--preserve-fds': 'preserve-fds' };
-const CREATE_DEFAULTS = { bundle: '.', 'preserve-fds': 0 };
-const CREATE_BOOLEANS = { '--no-pivot': 'no-pivot', '--no-new-keyring': 'no-new-keyring' };
+// spellings, types and defaults come from src/cli/options.ts; the lists
+// below only say which flags the plain shapes may carry
+const CREATE_FAST = ['bundle', 'pid-file', 'console-socket', 'preserve-fds', 'no-pivot', 'no-new-keyring'];
+const CREATE_STRINGS = spellingMap(CREATE_OPTIONS, 'string', CREATE_FAST);
+const CREATE_NUMBERS = spellingMap(CREATE_OPTIONS, 'number', CREATE_FAST);
+const CREATE_DEFAULTS = defaults(CREATE_OPTIONS, CREATE_FAST);
+const CREATE_BOOLEANS = spellingMap(CREATE_OPTIONS, 'boolean', CREATE_FAST);
 const DELETE: VerbShape = { required: ['container-id'], optional: [], booleans: { '--force': 'force', '-f': 'force' } };
 
 const VERBS: Record<string, VerbShape> = {
@@ -44,7 +48,7 @@ const VERBS: Record<string, VerbShape> = {
     rest: 'command',
     strings: CREATE_STRINGS,
     numbers: CREATE_NUMBERS,
-    booleans: { ...CREATE_BOOLEANS, '--detach': 'detach', '-d': 'detach' },
+    booleans: { ...CREATE_BOOLEANS, ...spellingMap(RUN_OPTIONS, 'boolean', ['detach']) },
     defaults: CREATE_DEFAULTS,
   },
   state: { required: ['container-id'], optional: [] },
@@ -54,16 +58,9 @@ const VERBS: Record<string, VerbShape> = {
   rm: DELETE,
 };
 
-const GLOBAL_STRINGS: Record<string, string> = {
-  '--root': 'root',
-  '--data-dir': 'data-dir',
-  '--log': 'log',
-  '--log-format': 'log-format',
-  '--rootless': 'rootless',
-  '--criu': 'criu',
-};
-const GLOBAL_BOOLEANS: Record<string, string> = { '--debug': 'debug', '--systemd-cgroup': 'systemd-cgroup' };
-const GLOBAL_DEFAULTS = { root: '/run/tsrun', 'data-dir': '/var/lib/tsrun', 'log-format': 'text' };
+const GLOBAL_STRINGS = spellingMap(GLOBAL_OPTIONS, 'string');
+const GLOBAL_BOOLEANS = spellingMap(GLOBAL_OPTIONS, 'boolean');
+const GLOBAL_DEFAULTS = defaults(GLOBAL_OPTIONS);
 
 export type FastVerb = 'create' | 'run' | 'state' | 'start' | 'kill' | 'delete';
 

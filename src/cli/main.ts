@@ -8,6 +8,7 @@ import { commands } from './commands';
 import { exit } from './exit';
 import { firstPositional, joinStdinValues, splitCommand } from './argv';
 import { parseFast } from './fast';
+import { GLOBAL_OPTIONS } from './options';
 
 export const VERSION = '0.1.0';
 export const SPEC_VERSION = '1.2.0';
@@ -80,14 +81,7 @@ export function buildParser(argv: string[], cmds: CommandModule<any, any>[] = co
     // their own, not negations of --pivot and --new-keyring
     .parserConfiguration({ 'boolean-negation': false })
     .usage('tsrun [global options] <command> [options]\n\nAn OCI container runtime.')
-    .option('root', { type: 'string', describe: 'directory for container state', default: '/run/tsrun', global: true })
-    .option('data-dir', { type: 'string', describe: 'directory for image layers and write layers', default: '/var/lib/tsrun', global: true })
-    .option('log', { type: 'string', describe: 'log file (default: stderr)', global: true })
-    .option('log-format', { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format', global: true })
-    .option('debug', { type: 'boolean', describe: 'log debug messages', global: true })
-    .option('systemd-cgroup', { type: 'boolean', describe: 'use the systemd cgroup driver', global: true })
-    .option('rootless', { type: 'string', describe: 'ignored (runc compatibility)', global: true, hidden: true })
-    .option('criu', { type: 'string', describe: 'ignored: no checkpoint/restore (runc compatibility; containerd passes it)', global: true, hidden: true })
+    .options(GLOBAL_OPTIONS)
     .version(false)
     // not global: -v is run's --volume
     .option('version', { alias: 'v', type: 'boolean', global: false, describe: 'print the version' })

@@ -25,19 +25,6 @@ export interface OverrideFlags {
   args?: string[];
 }
 
-/** The flags as yargs declares them, for createFlags. */
-export const OVERRIDE_OPTIONS = {
-  env: { alias: 'e', type: 'string', array: true, nargs: 1, describe: 'set KEY=VALUE in the environment (KEY alone: its value here)' },
-  volume: { alias: 'v', type: 'string', array: true, nargs: 1, describe: 'bind HOST:CONTAINER[:ro] (a relative HOST is from the current dir)' },
-  memory: { alias: 'm', type: 'string', describe: 'memory limit (64m, 1g)' },
-  cpus: { type: 'number', describe: 'CPU quota in CPUs (1.5)' },
-  'cpu-shares': { type: 'number', describe: 'CPU weight (cgroup v1 shares)' },
-  'cpuset-cpus': { type: 'string', describe: 'CPUs allowed (0-2,4)' },
-  'pids-limit': { type: 'number', describe: 'maximum number of processes' },
-  hostname: { type: 'string', describe: 'hostname (gives the container its own UTS namespace)' },
-  cwd: { alias: 'w', type: 'string', describe: 'working directory of the process' },
-  user: { alias: 'u', type: 'string', describe: 'uid[:gid] of the process (numeric)' },
-} as const;
 
 const bad = (msg: string) => new ConfigError([msg]);
 

@@ -2,7 +2,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../errors';
 import { trailingCommand } from '../argv';
 import { contextFrom, type GlobalArgs } from '../context';
-import { OVERRIDE_OPTIONS, overrideFrom, type OverrideFlags } from '../overrides';
+import { CREATE_OPTIONS } from '../options';
+import { overrideFrom, type OverrideFlags } from '../overrides';
 
 export interface CreateArgs extends GlobalArgs, Omit<OverrideFlags, 'args' | 'tty' | 'consoleSize'> {
   'container-id'?: string;
@@ -33,15 +34,7 @@ export function createFlags<T>(y: Argv<T>, verb: 'run' | 'create') {
   return y
     .positional('container-id', { type: 'string', describe: 'unique name of the container (default: a made-up id)' })
     .positional('command', { type: 'string', array: true, describe: 'replaces process.args for this container' })
-    .option('name', { type: 'string', describe: 'the container id (then every word after the flags is the command)' })
-    .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'bundle directory (holds config.json)' })
-    .option('pid-file', { type: 'string', describe: 'write the container process pid to this file' })
-    .option('console-socket', { type: 'string', describe: 'AF_UNIX socket that receives the pty master (process.terminal)' })
-    .option('preserve-fds', { type: 'number', default: 0, describe: 'pass fds 3 .. 3+N-1 to the container' })
-    .option('no-pivot', { type: 'boolean', describe: 'use MS_MOVE + chroot instead of pivot_root' })
-    .option('no-new-keyring', { type: 'boolean', describe: 'keep the caller\'s session keyring' })
-    .option('logs', { type: 'boolean', describe: 'stdout and stderr to a log file in the state dir ("tsrun logs ID" prints it)' })
-    .options(OVERRIDE_OPTIONS)
+    .options(CREATE_OPTIONS)
     .epilogue(ID_RULE.replace(/VERB/g, verb));
 }
 

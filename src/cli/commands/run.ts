@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../errors';
 import { contextFrom } from '../context';
 import { exit } from '../exit';
+import { RUN_OPTIONS } from '../options';
 import { containerId, createFlags, createOptions, type CreateArgs } from './create';
 
 interface Args extends CreateArgs {
@@ -14,9 +15,7 @@ export const command: CommandModule<CreateArgs, Args> = {
   describe: 'create and start a container; in the foreground, wait and remove it',
   builder: (y) =>
     (createFlags(y, 'run') as Argv<CreateArgs>)
-      .option('detach', { alias: 'd', type: 'boolean', describe: 'return once the process runs (made-up ids are printed)' })
-      .option('tty', { alias: 't', type: 'boolean', describe: 'give the process a terminal; in the foreground tsrun relays it (no --console-socket needed)' })
-      .option('interactive', { alias: 'i', type: 'boolean', describe: 'with -t: send this terminal\'s input to the process (without -t stdin is always passed)' })
+      .options(RUN_OPTIONS)
       .example('$0 run -b ./bundles/busybox c1', 'run, print its output, exit with its status')
       .example('$0 run -b ./bundles/busybox c1 echo hi', 'run another command (its flags are its own)')
       .example('$0 run -ti -b ./bundles/busybox -- sh', 'an interactive shell in a container with a made-up id')
