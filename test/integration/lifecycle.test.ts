@@ -105,6 +105,33 @@ test('run forwards signals to the container', async () => {
   assert.match(out, /got-term/);
 });
 
+test('run in the foreground: the container cgroup holds the container process only (the waiting shim stays outside, as runc)', async () => {
+  const child = w.spawn(['run', '--bundle', w.bundle(), 'r5', 'sh', '-c', 'echo ready; exec sleep 1000']);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  try {
+    await waitFor(() => out.includes('ready'), 10000, 'ready');
+    const { pid } = w.state('r5');
+    const ppid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    const own = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    const pidsPath = own.split('\n').find((l) => /^\d+:pids:/.test(l))?.split(':')[2];
+    assert.ok(pidsPath, own);
+    const procs = fs.readFileSync(path.join('/sys/fs/cgroup/pids', pidsPath, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    assert.deepEqual(procs, [pid]);
+    assert.ok(!procs.includes(ppid), `the shim (${ppid}) is outside`);
+  } finally {
+    // the container dies, and the foreground run ends and removes it
+    w.tsrun(['kill', 'r5', 'KILL']);
+    const ended = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10000))]);
+    if (ended === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    w.tsrun(['delete', '--force', 'r5']);
+  }
+});
+
 test('stdin is inherited', () => {
   const r = w.tsrun(['run', '--bundle', w.bundle(), 'r4', 'sh', '-c', 'read x; echo "got $x"'], { input: 'hello\n' });
   assert.equal(r.stdout, 'got hello\n');
