@@ -14,6 +14,8 @@ function table(rows: string[][]): string {
 }
 
 const trunc = (s: string, n: number, on: boolean) => (on && s.length > n ? `${s.slice(0, n - 3)}...` : s);
+/** Paths keep their end, the part that tells them apart (".../busybox/rootfs"). */
+const truncStart = (s: string, n: number, on: boolean) => (on && s.length > n ? `...${s.slice(s.length - (n - 3))}` : s);
 
 export const command: CommandModule<GlobalArgs, Args> = {
   command: 'list',
@@ -52,7 +54,7 @@ export const command: CommandModule<GlobalArgs, Args> = {
       const now = new Date();
       const rows = [['ID', 'STATUS', 'PID', 'COMMAND', 'IMAGE', 'CREATED']];
       for (const c of items) {
-        rows.push([c.id, c.status, String(c.pid), `"${trunc(command(c), 30, cut)}"`, trunc(image(c), 40, cut), timeAgo(c.created, now)]);
+        rows.push([c.id, c.status, String(c.pid), `"${trunc(command(c), 30, cut)}"`, truncStart(image(c), 40, cut), timeAgo(c.created, now)]);
       }
       process.stdout.write(table(rows));
     }
