@@ -47,11 +47,16 @@ scenarios() {
   $cmd --root "$root" delete --force m1 >/dev/null 2>&1 || true
 }
 
-if [ "${1:-}" = --inner ]; then
-  # in the private mount namespace: a plain cgroup2 hierarchy for crun
+if [ "${1:-}" = --inner ] || [ "${1:-}" = --inner-v2run ]; then
+  # in the private mount namespace: a plain cgroup2 hierarchy (crun refuses
+  # hybrid ones; for the others, what most hosts have)
   mount --make-rprivate /
   mount -t cgroup2 cgroup2 /sys/fs/cgroup
-  scenarios "$2" "$3" "$4"
+  if [ "$1" = --inner ]; then
+    scenarios "$2" "$3" "$4"
+  else
+    hyperfine -N --style none -w 2 -r "$RUNS" --export-json "$4/out/$2.v2run.json" "$3 --root $4/root-v2-$2 run --bundle $4/b/r1 r1" >/dev/null
+  fi
   exit 0
 fi
 
@@ -138,6 +143,9 @@ $ts --root "$w/root-img" --data-dir "$w/data-big" run --bundle "$w/bigimg" b0 >/
 scenarios tsrun "$top/bin/tsrun" "$w"
 scenarios runc runc "$w"
 unshare -m bash "$0" --inner crun crun "$w" || echo "bench: crun failed" >&2
+# `run` on a pure cgroup v2 hierarchy for tsrun and runc too (crun's `run` above is one)
+unshare -m bash "$0" --inner-v2run tsrun "$top/bin/tsrun" "$w" || echo "bench: tsrun on cgroup v2 failed" >&2
+unshare -m bash "$0" --inner-v2run runc runc "$w" || echo "bench: runc on cgroup v2 failed" >&2
 
 nodecmd=$(command -v node)
 "${hf[@]}" -w 2 -r $((RUNS * 2)) --export-json "$w/out/node.json" "$nodecmd -e 0" >/dev/null
@@ -163,6 +171,8 @@ for label, key in rows:
     t, r, c = med('tsrun.' + key), med('runc.' + key), med('crun.' + key)
     ratio = '%.2f' % (t / r) if t and r else '-'
     print('| %s | %s | %s | %s | %s |' % (label, ms(t), ms(r), ms(c), ratio))
+t, r, c = med('tsrun.v2run'), med('runc.v2run'), med('crun.run')
+print('| run (`true`) on pure cgroup v2 (private mount ns) | %s | %s | %s | %s |' % (ms(t), ms(r), ms(c), '%.2f' % (t / r) if t and r else '-'))
 n = med('node')
 print('| `node -e 0` (reference for state) | %s | | | |' % ms(n))
 def mem(rt):

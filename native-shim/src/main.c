@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +35,9 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 #define KEYCTL_JOIN_SESSION_KEYRING 1
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
 #define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 extern char **environ;
@@ -150,6 +154,26 @@ write_byte (int fd, char b)
   if (fd >= 0)
     while (write (fd, &b, 1) < 0 && errno == EINTR)
       ;
+}
+
+/* The container's cgroup when it is a cgroup v2 one alone (a pure v2 host),
+ * opened for clone3's CLONE_INTO_CGROUP; -1 otherwise (v1 and hybrid hosts
+ * write cgroup.procs files). */
+static int
+open_v2_cgroup (struct plan *p)
+{
+  char dir[4096];
+  struct statfs sfs;
+  if (p->cgroup_procs.n != 1)
+    return -1;
+  snprintf (dir, sizeof dir, "%s", p->cgroup_procs.v[0]);
+  char *slash = strrchr (dir, '/');
+  if (slash == NULL || strcmp (slash, "/cgroup.procs") != 0)
+    return -1;
+  *slash = '\0';
+  if (statfs (dir, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+    return -1;
+  return open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static int
@@ -627,7 +651,22 @@ create_main (struct ctx *c)
     return p_fail (c, 0, (shim_fail (&err, errno, "pipe", NULL, "pipe: %s", strerror (errno)), &err));
   c->go_rd = go[0], c->go_wr = go[1], c->st_rd = st[0], c->st_wr = st[1];
 
-  pid_t pid = ns_clone (flags);
+  /* v2: born in the cgroup; else (or on a kernel without clone3) joined below */
+  int cgfd = open_v2_cgroup (p);
+  pid_t pid = -1;
+  if (cgfd >= 0)
+    {
+      /* any failure (no clone3, an older kernel's E2BIG...): clone, then
+         the cgroup.procs write, whose error then says what is wrong */
+      pid = ns_clone_into (flags, cgfd);
+      if (pid == 0)
+        create_child (c);
+      if (pid > 0)
+        c->born_in_cgroup = true;
+      close (cgfd);
+    }
+  if (pid < 0)
+    pid = ns_clone (flags);
   if (pid < 0)
     return p_fail (c, 0, (shim_fail (&err, errno, "clone", NULL, "clone: %s", strerror (errno)), &err));
   if (pid == 0)
@@ -688,7 +727,7 @@ create_main (struct ctx *c)
                                        strerror (errno)), &err));
   /* C sets up its mounts meanwhile (see child_wait_cgroups); P itself stays
      outside the container's cgroups, as runc's parent does */
-  ret = join_cgroups (p, pid, &err);
+  ret = c->born_in_cgroup ? 0 : join_cgroups (p, pid, &err);
   if (ret < 0)
     return p_fail (c, pid, &err);
   test_kill_point ("cgroup");

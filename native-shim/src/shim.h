@@ -34,6 +34,7 @@ struct ctx {
   bool has_mntns;            /* C lives in a new or joined mount namespace */
   bool has_cgroupns;
   bool unshare_cgroupns;     /* C makes its cgroup namespace after joining its cgroups */
+  bool born_in_cgroup;       /* P: C was cloned into its (v2) cgroup, nothing to join */
   mode_t saved_umask;
   struct seccomp_filter *seccomp;
   int seccomp_sock;          /* connected to PLAN_SECCOMP_LISTENER, -1: none */
@@ -69,6 +70,8 @@ int ns_open_joins (struct ctx *c, struct shim_error *err);
 int ns_join_parent (struct ctx *c, struct shim_error *err);
 int ns_time_offsets (struct ctx *c, struct shim_error *err);
 pid_t ns_clone (unsigned long flags);
+/* clone3 with CLONE_INTO_CGROUP (cgroup v2): -1 with errno when it cannot */
+pid_t ns_clone_into (unsigned long flags, int cgroup_fd);
 int ns_write_idmaps (struct ctx *c, pid_t pid, struct shim_error *err);
 int ns_open_exec (struct ctx *c, pid_t target, struct shim_error *err);
 
