@@ -176,6 +176,18 @@ open_v2_cgroup (struct plan *p)
   return open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* Moves pid into the cgroup dir cgfd is open on. */
+static int
+join_cgroup_fd (int cgfd, pid_t pid, struct shim_error *err)
+{
+  char val[24];
+  int n = snprintf (val, sizeof val, "%d", pid);
+  int ret = write_file_at (cgfd, "cgroup.procs", val, (size_t) n, err);
+  if (ret < 0)
+    return shim_fail (err, err->errnum, "cgroup", "cgroup.procs", "join cgroup: %s", strerror (err->errnum));
+  return 0;
+}
+
 static int
 join_cgroups (struct plan *p, pid_t who, struct shim_error *err)
 {
@@ -795,9 +807,15 @@ exec_main (struct ctx *c)
   ret = connect_seccomp_listener (c, &err);
   if (ret < 0)
     return p_fail (c, 0, &err);
-  ret = join_cgroups (p, getpid (), &err);
-  if (ret < 0)
-    return p_fail (c, 0, &err);
+  /* v2: the process is cloned into the cgroup (opened now, while paths are
+     the host's); else P joins and the fork inherits it */
+  int cgfd = open_v2_cgroup (p);
+  if (cgfd < 0)
+    {
+      ret = join_cgroups (p, getpid (), &err);
+      if (ret < 0)
+        return p_fail (c, 0, &err);
+    }
   ret = ns_open_exec (c, p->join_pid, &err);
   if (ret < 0)
     return p_fail (c, 0, &err);
@@ -818,7 +836,17 @@ exec_main (struct ctx *c)
   c->go_rd = go[0], c->go_wr = go[1], c->st_rd = st[0], c->st_wr = st[1];
 
   /* fork after setns(pid): only children enter the pid namespace */
-  pid_t pid = fork ();
+  pid_t pid = cgfd >= 0 ? ns_clone_into (0, cgfd) : fork ();
+  if (pid < 0 && cgfd >= 0)
+    {
+      /* no clone3: fork, then move the process through the fd (the paths
+         are the container's now) */
+      pid = fork ();
+      if (pid > 0 && join_cgroup_fd (cgfd, pid, &err) < 0)
+        return p_fail (c, pid, &err);
+    }
+  if (cgfd >= 0 && pid != 0)
+    close (cgfd);
   if (pid < 0)
     return p_fail (c, 0, (shim_fail (&err, errno, "fork", NULL, "fork: %s", strerror (errno)), &err));
   if (pid == 0)
