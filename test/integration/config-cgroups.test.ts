@@ -64,6 +64,9 @@ function inner(): void {
     report.pid = st.pid;
     report.procCgroup = fs.readFileSync(`/proc/${st.pid}/cgroup`, 'utf8');
     report.procs = fs.readFileSync(`${dir}/cgroup.procs`, 'utf8');
+    // an exec'd process lands in the container's cgroup (cloned into it), the waiting shim does not
+    const ex = w.tsrun(['exec', 'sleeper', 'sh', '-c', 'cat /proc/self/cgroup; cat /proc/1/cgroup']);
+    report.exec = { code: ex.code, stdout: ex.stdout, stderr: ex.stderr };
     w.ok(['pause', 'sleeper']);
     report.paused = w.state('sleeper').status;
     report.freeze = fs.readFileSync(`${dir}/cgroup.freeze`, 'utf8').trim();
@@ -245,6 +248,10 @@ if (INNER) {
     assert.match(rep.dev.stdout, /^1$/m, '/dev/zero readable');
     assert.match(rep.procCgroup, new RegExp(`^0::/${PARENT}/sleeper$`, 'm'));
     assert.equal(rep.procs.trim(), String(rep.pid));
+    assert.equal(rep.exec.code, 0, rep.exec.stderr);
+    // (the v1 lines stay: the host is hybrid, only the mount is v2)
+    const v2lines = rep.exec.stdout.split('\n').filter((l: string) => l.startsWith('0::'));
+    assert.deepEqual(v2lines, ['0::/', '0::/'], 'exec: in the container cgroup (its namespace root), as the init');
     assert.equal(rep.paused, 'paused');
     assert.equal(rep.freeze, '1');
     assert.match(rep.events, /^frozen 1$/m);
