@@ -7,7 +7,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-export const TOP = path.resolve(__dirname, '..', '..', '..');
+import { TOP } from './tsrun';
+
+export { TOP };
 export const BASELINE = path.join(TOP, 'build', 'leak-baseline.json');
 
 export interface Snapshot {

@@ -5,7 +5,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-export const TOP = path.resolve(__dirname, '..', '..', '..');
+/** The checkout: the nearest directory above this (bundled) test with a package.json. */
+function findTop(from: string): string {
+  for (let d = from; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json')) && fs.existsSync(path.join(d, 'native-shim'))) return d;
+    if (path.dirname(d) === d) throw new Error(`no tsrun checkout above ${from}`);
+  }
+}
+
+// build/test/x.test.js and build/test/integration/x.test.js are at different depths
+export const TOP = findTop(__dirname);
 export const TSRUN = path.join(TOP, 'bin', 'tsrun');
 export const BUSYBOX_BUNDLE = path.join(TOP, 'bundles', 'busybox');
 export const BUSYBOX_ROOTFS = path.join(BUSYBOX_BUNDLE, 'rootfs');
