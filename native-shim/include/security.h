@@ -16,13 +16,15 @@
  *   seccomp_filter_load      here when no_new_privs (as late as possible)
  *   execve
  *
- * The tlv/len arguments are the value of the plan's group tag (PLAN_CAPS,
- * PLAN_SECCOMP, PLAN_IOPRIO, PLAN_SCHEDULER); a NULL tlv means "not in the
- * plan" and the function does nothing and returns 0.
+ * The tlv/len arguments are the value of the plan's group tag (PLAN_SECCOMP,
+ * PLAN_IOPRIO, PLAN_SCHEDULER; PLAN_CAPS goes through caps_parse once); a
+ * NULL tlv means "not in the plan" and the function does nothing and
+ * returns 0.
  */
 #ifndef TSRUN_SECURITY_H
 #define TSRUN_SECURITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -42,8 +44,16 @@ int seccomp_listener_connect (const char *path, struct shim_error *err);
 int seccomp_listener_send (struct seccomp_filter *filter, int sock, const char *path, const char *state, pid_t pid,
                            struct shim_error *err);
 
-int caps_drop_bounding (const uint8_t *tlv, size_t len, struct shim_error *err);
-int caps_apply (const uint8_t *tlv, size_t len, struct shim_error *err);
+/* The plan's PLAN_CAPS group, parsed once (present false: not in the plan,
+ * and the two calls below do nothing). */
+struct caps_masks
+{
+  bool present;
+  uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+int caps_parse (const uint8_t *tlv, size_t len, struct caps_masks *m, struct shim_error *err);
+int caps_drop_bounding (const struct caps_masks *m, struct shim_error *err);
+int caps_apply (const struct caps_masks *m, struct shim_error *err);
 
 int apply_no_new_privs (struct shim_error *err);
 int apply_personality (uint64_t domain, struct shim_error *err);

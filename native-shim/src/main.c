@@ -318,7 +318,10 @@ static int
 finish_process (struct ctx *c, char **resolved, struct shim_error *err)
 {
   struct plan *p = c->plan;
-  int ret;
+  struct caps_masks caps;
+  int ret = caps_parse (p->caps.val, p->caps.len, &caps, err);
+  if (ret < 0)
+    return ret;
   if (p->apparmor)
     {
       ret = apply_apparmor (p->apparmor, err);
@@ -351,7 +354,7 @@ finish_process (struct ctx *c, char **resolved, struct shim_error *err)
       if (ret < 0)
         return ret;
     }
-  ret = caps_drop_bounding (p->caps.val, p->caps.len, err);
+  ret = caps_drop_bounding (&caps, err);
   if (ret < 0)
     return ret;
   ret = process_fix_stdio (c, err);
@@ -360,7 +363,7 @@ finish_process (struct ctx *c, char **resolved, struct shim_error *err)
   ret = process_switch_user (c, err);
   if (ret < 0)
     return ret;
-  ret = caps_apply (p->caps.val, p->caps.len, err);
+  ret = caps_apply (&caps, err);
   if (ret < 0)
     return ret;
   umask (p->has_umask ? p->umask : c->saved_umask);

@@ -111,12 +111,7 @@ path_exists (const char *path)
 
 /* ---- capabilities ----------------------------------------------------- */
 
-struct caps_masks
-{
-  uint64_t bounding, effective, permitted, inheritable, ambient;
-};
-
-static int
+int
 caps_parse (const uint8_t *tlv, size_t len, struct caps_masks *m, struct shim_error *err)
 {
   struct tlv_reader r;
@@ -124,6 +119,9 @@ caps_parse (const uint8_t *tlv, size_t len, struct caps_masks *m, struct shim_er
   int ret;
 
   memset (m, 0, sizeof *m);
+  if (tlv == NULL)
+    return 0;
+  m->present = true;
   tlv_reader_init (&r, tlv, len);
   while ((ret = tlv_next (&r, &t)) > 0)
     {
@@ -182,21 +180,16 @@ cap_last_cap (void)
 }
 
 int
-caps_drop_bounding (const uint8_t *tlv, size_t len, struct shim_error *err)
+caps_drop_bounding (const struct caps_masks *m, struct shim_error *err)
 {
-  struct caps_masks m;
   int ret;
 
-  if (tlv == NULL)
+  if (!m->present)
     return 0;
-  ret = caps_parse (tlv, len, &m, err);
-  if (ret < 0)
-    return ret;
-
   int last = cap_last_cap ();
   for (int c = 0; c <= last; c++)
     {
-      if (m.bounding & (UINT64_C (1) << c))
+      if (m->bounding & (UINT64_C (1) << c))
         continue;
       ret = prctl (PR_CAPBSET_READ, c, 0, 0, 0);
       if (ret < 0 && errno == EINVAL)
@@ -211,17 +204,12 @@ caps_drop_bounding (const uint8_t *tlv, size_t len, struct shim_error *err)
 }
 
 int
-caps_apply (const uint8_t *tlv, size_t len, struct shim_error *err)
+caps_apply (const struct caps_masks *caps, struct shim_error *err)
 {
-  struct caps_masks m;
-  int ret;
+  struct caps_masks m = *caps;
 
-  if (tlv == NULL)
+  if (!m.present)
     return 0;
-  ret = caps_parse (tlv, len, &m, err);
-  if (ret < 0)
-    return ret;
-
   /* Capabilities the kernel does not know cannot be set: capset answers
      EINVAL... or silently masks them.  Mask them ourselves. */
   int last = cap_last_cap ();

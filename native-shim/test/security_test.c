@@ -294,10 +294,21 @@ caps_group (struct tlv_buf *g, uint64_t bnd, uint64_t eff, uint64_t perm, uint64
   tlvb_u64 (g, CAPS_AMBIENT, amb);
 }
 
+/* the plan's PLAN_CAPS group, parsed as finish_process does */
+static struct caps_masks
+parsed (const struct tlv_buf *g)
+{
+  struct shim_error err = { 0 };
+  struct caps_masks m;
+  CHECK (caps_parse (g ? g->data : NULL, g ? g->len : 0, &m, &err) == 0, "caps_parse: %s", err.msg);
+  return m;
+}
+
 static void
 case_caps (void)
 {
   struct shim_error err = { 0 };
+  struct caps_masks m;
   struct tlv_buf g = { 0 };
   uint64_t bnd = BIT (C_CHOWN) | BIT (C_KILL) | BIT (C_NET_BIND_SERVICE) | BIT (C_SETPCAP);
   uint64_t perm = BIT (C_CHOWN) | BIT (C_KILL) | BIT (C_NET_BIND_SERVICE);
@@ -305,11 +316,12 @@ case_caps (void)
   uint64_t inh = BIT (C_NET_BIND_SERVICE);
   uint64_t amb = BIT (C_NET_BIND_SERVICE);
   caps_group (&g, bnd, eff, perm, inh, amb);
+  m = parsed (&g);
 
-  CHECK (caps_drop_bounding (g.data, g.len, &err) == 0, "caps_drop_bounding: %s", err.msg);
+  CHECK (caps_drop_bounding (&m, &err) == 0, "caps_drop_bounding: %s", err.msg);
   CHECK (status_field ("CapBnd") == bnd, "CapBnd %llx, want %llx", (unsigned long long) status_field ("CapBnd"),
          (unsigned long long) bnd);
-  CHECK (caps_apply (g.data, g.len, &err) == 0, "caps_apply: %s", err.msg);
+  CHECK (caps_apply (&m, &err) == 0, "caps_apply: %s", err.msg);
   CHECK (status_field ("CapEff") == eff, "CapEff %llx", (unsigned long long) status_field ("CapEff"));
   CHECK (status_field ("CapPrm") == perm, "CapPrm %llx", (unsigned long long) status_field ("CapPrm"));
   CHECK (status_field ("CapInh") == inh, "CapInh %llx", (unsigned long long) status_field ("CapInh"));
@@ -323,14 +335,16 @@ case_caps_after_setuid (void)
 {
   /* the core's sequence for a non-root user: bounding, keepcaps, setuid, apply */
   struct shim_error err = { 0 };
+  struct caps_masks m;
   struct tlv_buf g = { 0 };
   uint64_t set = BIT (C_NET_BIND_SERVICE) | BIT (C_NET_RAW);
   caps_group (&g, set, set, set, 0, 0);
-  CHECK (caps_drop_bounding (g.data, g.len, &err) == 0, "caps_drop_bounding: %s", err.msg);
+  m = parsed (&g);
+  CHECK (caps_drop_bounding (&m, &err) == 0, "caps_drop_bounding: %s", err.msg);
   CHECK (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) == 0, "keepcaps");
   CHECK (setresgid (1000, 1000, 1000) == 0, "setresgid");
   CHECK (setresuid (1000, 1000, 1000) == 0, "setresuid");
-  CHECK (caps_apply (g.data, g.len, &err) == 0, "caps_apply: %s", err.msg);
+  CHECK (caps_apply (&m, &err) == 0, "caps_apply: %s", err.msg);
   CHECK (status_field ("CapEff") == set, "CapEff %llx", (unsigned long long) status_field ("CapEff"));
   CHECK (status_field ("CapPrm") == set, "CapPrm %llx", (unsigned long long) status_field ("CapPrm"));
   CHECK (status_field ("CapBnd") == set, "CapBnd %llx", (unsigned long long) status_field ("CapBnd"));
@@ -341,30 +355,36 @@ static void
 case_caps_empty (void)
 {
   struct shim_error err = { 0 };
+  struct caps_masks m;
   struct tlv_buf g = { 0 };
   caps_group (&g, 0, 0, 0, 0, 0);
-  CHECK (caps_drop_bounding (g.data, g.len, &err) == 0, "caps_drop_bounding: %s", err.msg);
-  CHECK (caps_apply (g.data, g.len, &err) == 0, "caps_apply: %s", err.msg);
+  m = parsed (&g);
+  CHECK (caps_drop_bounding (&m, &err) == 0, "caps_drop_bounding: %s", err.msg);
+  CHECK (caps_apply (&m, &err) == 0, "caps_apply: %s", err.msg);
   CHECK (status_field ("CapBnd") == 0 && status_field ("CapEff") == 0 && status_field ("CapPrm") == 0,
          "capabilities left");
   tlvb_free (&g);
-  /* NULL: keep all */
-  CHECK (caps_drop_bounding (NULL, 0, &err) == 0 && caps_apply (NULL, 0, &err) == 0, "NULL group");
+  /* not in the plan: keep all */
+  struct caps_masks none = parsed (NULL);
+  CHECK (caps_drop_bounding (&none, &err) == 0 && caps_apply (&none, &err) == 0, "NULL group");
 }
 
 static void
 case_caps_errors (void)
 {
   struct shim_error err = { 0 };
+  struct caps_masks m;
   struct tlv_buf g = { 0 };
   /* ambient without inheritable: refused with a message that says why */
   caps_group (&g, BIT (C_KILL), BIT (C_KILL), BIT (C_KILL), 0, BIT (C_KILL));
-  CHECK (caps_apply (g.data, g.len, &err) < 0, "ambient without inheritable accepted");
+  m = parsed (&g);
+  CHECK (caps_apply (&m, &err) < 0, "ambient without inheritable accepted");
   CHECK (strstr (err.msg, "PR_CAP_AMBIENT_RAISE 5") && strstr (err.msg, "inheritable"), "message: %s", err.msg);
   tlvb_free (&g);
   /* effective outside permitted */
   caps_group (&g, BIT (C_KILL), BIT (C_SYS_ADMIN), BIT (C_KILL), 0, 0);
-  CHECK (caps_apply (g.data, g.len, &err) < 0, "effective outside permitted accepted");
+  m = parsed (&g);
+  CHECK (caps_apply (&m, &err) < 0, "effective outside permitted accepted");
   CHECK (strncmp (err.msg, "capset: ", 8) == 0 && err.errnum == EPERM, "message: %s", err.msg);
   tlvb_free (&g);
 }

@@ -73,15 +73,20 @@ function openDir(dir: string): number {
   }
 }
 
+/** union bpf_attr for BPF_PROG_ATTACH / BPF_PROG_DETACH: target_fd, attach_bpf_fd, attach_type, attach_flags. */
+function attachAttr(cgroupFd: number, progFd: number, flags: number): Buffer {
+  const attr = Buffer.alloc(20);
+  attr.writeUInt32LE(cgroupFd, 0);
+  attr.writeUInt32LE(progFd, 4);
+  attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
+  attr.writeUInt32LE(flags, 12);
+  return attr;
+}
+
 export function attachDeviceProgram(cgroupDir: string, progFd: number): void {
   const dfd = openDir(cgroupDir);
   try {
-    const attr = Buffer.alloc(20);
-    attr.writeUInt32LE(dfd, 0);
-    attr.writeUInt32LE(progFd, 4);
-    attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
-    attr.writeUInt32LE(BPF_F_ALLOW_MULTI, 12);
-    check(bpf(BPF_PROG_ATTACH, attr), 'bpf(BPF_PROG_ATTACH)', cgroupDir);
+    check(bpf(BPF_PROG_ATTACH, attachAttr(dfd, progFd, BPF_F_ALLOW_MULTI)), 'bpf(BPF_PROG_ATTACH)', cgroupDir);
   } finally {
     fs.closeSync(dfd);
   }
@@ -111,11 +116,7 @@ export function detachDeviceProgram(cgroupDir: string, progId: number): void {
   const pfd = check(bpf(BPF_PROG_GET_FD_BY_ID, a), 'bpf(BPF_PROG_GET_FD_BY_ID)', cgroupDir);
   const dfd = openDir(cgroupDir);
   try {
-    const attr = Buffer.alloc(20);
-    attr.writeUInt32LE(dfd, 0);
-    attr.writeUInt32LE(pfd, 4);
-    attr.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
-    check(bpf(BPF_PROG_DETACH, attr), 'bpf(BPF_PROG_DETACH)', cgroupDir);
+    check(bpf(BPF_PROG_DETACH, attachAttr(dfd, pfd, 0)), 'bpf(BPF_PROG_DETACH)', cgroupDir);
   } finally {
     fs.closeSync(dfd);
     fs.closeSync(pfd);
