@@ -4,6 +4,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import type { Spec } from '../../src/spec/types';
 
 /** The checkout: the nearest directory above this (bundled) test with a package.json. */
 function findTop(from: string): string {
@@ -153,6 +154,22 @@ export class World {
   }
 
   /** Every container in this world removed, then the directory. */
+  /**
+   * `sh -c script` in a fresh container (id: prefix + a counter) from the
+   * busybox bundle changed by edit.  The rootfs is shared by every test, so
+   * /tmp is a private tmpfs: whatever a script writes goes away.
+   */
+  runScript(prefix: string, edit: (s: Spec) => void, script: string): Result {
+    const id = `${prefix}${++this.scripts}`;
+    const b = this.bundle((s: Spec) => {
+      s.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] });
+      edit(s);
+    }, id);
+    return this.tsrun(['run', '--bundle', b, id, 'sh', '-c', script]);
+  }
+
+  private scripts = 0;
+
   cleanup(): void {
     for (const id of fs.existsSync(this.root) ? fs.readdirSync(this.root) : []) {
       this.tsrun(['delete', '--force', id]);

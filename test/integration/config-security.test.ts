@@ -25,16 +25,7 @@ const PODMAN_CAPS = [
 const w = new World('tsrun-test-config-security');
 after(() => w.cleanup());
 
-let seq = 0;
-/** `sh -c script` in a fresh container (private tmpfs /tmp: the busybox rootfs is shared). */
-function run(edit: (s: Spec) => void, script: string) {
-  const id = `cs${++seq}`;
-  const b = w.bundle((s: Spec) => {
-    s.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] });
-    edit(s);
-  }, id);
-  return w.tsrun(['run', '--bundle', b, id, 'sh', '-c', script]);
-}
+const run = (edit: (s: Spec) => void, script: string) => w.runScript('cs', edit, script);
 
 function statusField(out: string, field: string): string {
   const m = new RegExp(`^${field}:\\s*(\\S+)$`, 'm').exec(out);

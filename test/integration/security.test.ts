@@ -17,17 +17,7 @@ const skip = shimBuilt ? false : 'the shim is not built (native-shim/build/tsrun
 const w = new World('tsrun-test-security');
 after(() => w.cleanup());
 
-let seq = 0;
-/** Runs `sh -c script` in a fresh container from the busybox bundle changed by `edit`.  The rootfs
- *  is shared by every test, so /tmp is a private tmpfs: whatever a script writes goes away. */
-function run(edit: (s: Spec) => void, script: string) {
-  const id = `sec${++seq}`;
-  const b = w.bundle((s: Spec) => {
-    s.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] });
-    edit(s);
-  }, id);
-  return w.tsrun(['run', '--bundle', b, id, 'sh', '-c', script]);
-}
+const run = (edit: (s: Spec) => void, script: string) => w.runScript('sec', edit, script);
 
 function mask(names: string[]): bigint {
   return names.reduce((m, n) => m | (1n << BigInt(capabilityNumber(n))), 0n);
