@@ -15,6 +15,7 @@
 #include <libgen.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,26 @@ test_kill_point (const char *step)
       for (;;)
         pause ();
     }
+}
+
+/* Every signal at its default, none blocked: what the container process must
+ * start with whoever started us (posix_spawn in glibc leaves its two internal
+ * signals, 32 and 33, ignored; glibc's sigaction refuses to touch them, so the
+ * raw system call). */
+static void
+default_signals (void)
+{
+  struct {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+  } ksa = { SIG_DFL, 0, NULL, 0 };
+  uint64_t none = 0;
+  for (int sig = 1; sig < 65; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      syscall (SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
+  syscall (SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
 }
 
 static void
@@ -907,6 +928,7 @@ main (int argc, char **argv)
   struct ctx c;
   struct plan plan;
 
+  default_signals ();
   memset (&c, 0, sizeof c);
   c.ctl = c.mntns_fd = c.fifo_fd = c.fifo_dirfd = c.proc_root_fd = c.pidfile_fd = -1;
   c.go_rd = c.go_wr = c.st_rd = c.st_wr = c.seccomp_sock = -1;

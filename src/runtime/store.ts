@@ -69,7 +69,13 @@ export class StateStore {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError(id);
       throw new SystemError(`mkdir "${dir}": ${(e as Error).message}`);
     }
-    return lockDir(dir, id);
+    try {
+      return lockDir(dir, id);
+    } catch (e) {
+      // nothing is in it yet: leave nothing behind
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
   }
 
   lock(id: string): Lock {

@@ -132,6 +132,13 @@ test('run in the foreground: the container cgroup holds the container process on
   }
 });
 
+test('the process starts with every signal at its default and none blocked (whatever tsrun ignores)', () => {
+  const r = w.tsrun(['run', '--bundle', w.bundle(), 'sigs', 'cat', '/proc/self/status']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^SigIgn:\s+0+$/m);
+  assert.match(r.stdout, /^SigBlk:\s+0+$/m);
+});
+
 test('stdin is inherited', () => {
   const r = w.tsrun(['run', '--bundle', w.bundle(), 'r4', 'sh', '-c', 'read x; echo "got $x"'], { input: 'hello\n' });
   assert.equal(r.stdout, 'got hello\n');
