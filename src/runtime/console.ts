@@ -4,13 +4,17 @@
 // own stdin/stdout and the master: raw mode on its terminal, window size
 // passed on (initially and on every SIGWINCH), the terminal restored when the
 // container exits, on error and on exit.
-import * as net from 'net';
+import type * as net from 'net';
+
+// net (with stream) costs ~1-2 ms to load: only the terminal paths need it
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const netModule = () => require('net') as typeof import('net');
 import { SystemError, TsrunError } from '../errors';
 
 /** Connects to --console-socket; the shim sends the pty master over it. */
 export function connectConsole(p: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect(p);
+    const s = netModule().connect(p);
     s.once('connect', () => resolve(s));
     s.once('error', (e) => reject(new TsrunError(`console socket "${p}": ${e.message}`)));
   });
@@ -33,7 +37,7 @@ export class InternalConsole {
   /** The shim's end, for ShimOptions.consoleSocket; whoever gets it destroys it after spawning the shim. */
   shimEnd(): net.Socket {
     this.handedOut = true;
-    return new net.Socket({ fd: this.theirs, readable: false, writable: false });
+    return new (netModule().Socket)({ fd: this.theirs, readable: false, writable: false });
   }
 
   /** The pty master the shim sent (it does before READY); closes tsrun's end. */
