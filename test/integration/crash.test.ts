@@ -14,12 +14,15 @@ const w = new World('tsrun-test-crash');
 after(() => w.cleanup());
 
 const layer = busyboxLayer(w, BUSYBOX_ROOTFS);
-// a layered container: every step of create (write layer included) has something to leave
-const bundle = w.bundle((s) => {
-  s.process.args = ['sleep', '1000'];
-  s.root = { path: 'rootfs' };
-  s.tsrun = { layers: [layer] };
-}, 'layered');
+/** A bundle on the busybox image layer (a write layer, so every step of create has something to leave). */
+function layered(world: World, layerTar: string, args: string[], name: string): string {
+  return world.bundle((s) => {
+    s.process.args = args;
+    s.root = { path: 'rootfs' };
+    s.tsrun = { layers: [layerTar] };
+  }, name);
+}
+const bundle = layered(w, layer, ['sleep', '1000'], 'layered');
 
 function readState(id: string): { pid?: number; cgroup?: unknown } {
   try {
@@ -83,18 +86,10 @@ test('reboot: --root emptied, data dir kept: list is empty, the id is created af
   const w = new World('tsrun-test-reboot');
   t.after(() => w.cleanup());
   const layer = busyboxLayer(w, BUSYBOX_ROOTFS);
-  const bundle = w.bundle((s) => {
-    s.process.args = ['sleep', '1000'];
-    s.root = { path: 'rootfs' };
-    s.tsrun = { layers: [layer] };
-  }, 'layered');
+  const bundle = layered(w, layer, ['sleep', '1000'], 'layered');
   const id = uniqueId('reboot');
   const lost = uniqueId('lost');
-  const b = w.bundle((s) => {
-    s.process.args = ['sh', '-c', 'echo old > /marker; exec sleep 1000'];
-    s.root = { path: 'rootfs' };
-    s.tsrun = { layers: [layer] };
-  }, 'reboot-old');
+  const b = layered(w, layer, ['sh', '-c', 'echo old > /marker; exec sleep 1000'], 'reboot-old');
   w.ok(['run', '-d', '--bundle', b, id]);
   w.ok(['run', '-d', '--bundle', b, lost]);
   const upper = path.join(w.dataDir, 'containers', id, 'upper');

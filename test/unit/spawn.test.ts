@@ -33,6 +33,10 @@ test('posixSpawn: argv, env, dup2 of fds (also onto themselves), default signals
     assert.match(text, /^SigBlk:\s+0+$/m, 'no signal blocked');
     const fds = text.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
     assert.deepEqual(fds.filter((n) => n <= 3), [0, 1, 2, 3], 'stdio (Node marks it close-on-exec) and the socket');
+    // beyond those, ls's own directory (4) and what this process inherited itself (its parent has it
+    // too): nothing Node opened leaks into the child
+    const leaked = fds.filter((n) => n > 4 && !fs.existsSync(`/proc/${process.ppid}/fd/${n}`));
+    assert.deepEqual(leaked, [], 'fds of ours in the child');
     const buf = Buffer.alloc(8);
     assert.equal(fs.readSync(mine, buf, 0, 8, null), 2);
     assert.equal(buf.subarray(0, 2).toString(), 'x\n');
