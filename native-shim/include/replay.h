@@ -1,0 +1,105 @@
+/*
+ * replay.h - the replay record: how the C front end (bin/tsrun,
+ * native-shim/front/replay.c) repeats a `create` or `run` that TypeScript
+ * made before, without starting Node (issue 6).
+ *
+ * A `create`/`run` is a function of its inputs: the id, --root, the bundle
+ * and its config.json bytes, the flags, the tsrun build, and the cgroups of
+ * the caller.  When TypeScript creates a container it can record what that
+ * create did, as data: the state files (templates), the cgroup operations,
+ * the plan for the shim.  When the same inputs come again, byte for byte,
+ * the front replays the record: same files, same cgroups, same plan to the
+ * same shim.  Anything unusual on the way (a cgroup dir that exists, a
+ * failed write, a shim error) undoes what the replay made and runs Node,
+ * which then does the create itself and reports any error: no message for
+ * the user is ever made by the replay.
+ *
+ * src/runtime/replay.ts writes records and mirrors every constant below;
+ * test/unit/protocol.test.ts checks that the two agree, so change both.
+ *
+ * Where: <root>/.replay/<key> (dir 0700, files 0600), key = 16 lower-case
+ * hex digits of the 64-bit FNV-1a of (inputs bytes || config.json bytes).
+ * TypeScript keeps at most REPLAY_MAX_RECORDS, dropping the oldest.
+ *
+ * The file is a TLV list (protocol.h's encoding, tlv.h), tags RP_* below.
+ *
+ * Inputs (RP_INPUTS): text the front builds (front/replay.c, replay_inputs)
+ * from its command line and the host, one "name value" line each.  On a miss
+ * the front runs Node with TSRUN_REPLAY=<inputs as hex>; TypeScript stores
+ * them verbatim when the container it made can be replayed
+ * (replay.ts replayable()).  The front replays only when both the inputs
+ * and the config.json bytes equal the record's.
+ *
+ * Templates: bytes with markers, a 0x01 byte followed by one letter, that
+ * the front replaces (JSON never holds a raw 0x01: JSON.stringify escapes it,
+ * and TypeScript records nothing whose JSON holds an escaped one):
+ *   0x01 'P'  the container pid (decimal)
+ *   0x01 'S'  its start time, /proc/PID/stat field 22 (decimal)
+ *   0x01 'C'  created: RFC 3339 UTC with nanoseconds, 2026-11-23T10:05:02.538123456Z
+ *   0x01 'p'  the creator's pid (the front's own)
+ *   0x01 's'  the creator's start time
+ * A template needing a value not known yet (P or S before the shim sent
+ * MSG_PID) is a broken record: no replay.
+ *
+ * The replay, in the order create.ts makes things (so that `delete --force`
+ * after a crash at any point finds everything in state.json):
+ *   1. mkdir <root> (0711, may exist), mkdir <root>/<id> (0711; EEXIST: Node
+ *      says "already exists"), flock it (store.ts lockDir)
+ *   2. state.json = RP_STATE_CLAIMED, config.json = RP_CONFIG_COPY (each via
+ *      a temp file + rename, mode 0644)
+ *   3. every RP_LEAF must not exist (else Node: it checks whether another
+ *      container uses it); then RP_CGROUP_OP in order
+ *   4. mkfifo <root>/<id>/exec.fifo, chmod 0622
+ *   5. the shim (protocol.h): socketpair; the shim gets fds 0-2 of the front,
+ *      the control socket as fd 3, argv "<shim> create 3", an empty
+ *      environment; MSG_PLAN with RP_PLAN; MSG_PID: state.json = RP_STATE_PID;
+ *      MSG_READY: state.json = RP_STATE_READY, then <root>/<id>/front =
+ *        RP_FRONT_HEAD
+ *        "state-live <len LIVE_HEAD> <len LIVE_TAIL>\n" LIVE_HEAD LIVE_TAIL
+ *        "\nstate-stopped <len STOPPED>\n" STOPPED "\nend\n"
+ *      (lengths after replacing the markers; front-record.ts has the format)
+ *   6. --pid-file (temp file + rename); release the lock.
+ */
+#ifndef TSRUN_REPLAY_H
+#define TSRUN_REPLAY_H
+
+#define REPLAY_VERSION 1
+#define REPLAY_DIR ".replay"
+#define REPLAY_MAX_RECORDS 256
+#define REPLAY_ENV "TSRUN_REPLAY"
+
+/* ---- top-level tags ---- */
+#define RP_VERSION 1            /* u64 REPLAY_VERSION */
+#define RP_INPUTS 2             /* bytes: the inputs, as the front gave them */
+#define RP_CONFIG 3             /* bytes: <bundle>/config.json as read */
+#define RP_STATE_CLAIMED 4      /* template: state.json before anything is made (pid 0; C p s) */
+#define RP_STATE_PID 5          /* template: state.json once the pid is known (P S C p s) */
+#define RP_STATE_READY 6        /* template: state.json of the created container (P S C) */
+#define RP_CONFIG_COPY 7        /* bytes: <root>/<id>/config.json */
+#define RP_LEAF 8               /* string (repeat): the container's own cgroup dirs */
+#define RP_CGROUP_OP 9          /* group CGO_* (repeat, in order) */
+#define RP_PLAN 10              /* bytes: the MSG_PLAN payload, verbatim */
+#define RP_FRONT_HEAD 11        /* template: the front record up to its state-live line (P S) */
+#define RP_FRONT_LIVE_HEAD 12   /* template (P C) */
+#define RP_FRONT_LIVE_TAIL 13   /* template (P C) */
+#define RP_FRONT_STOPPED 14     /* template (C) */
+
+/* ---- CGO_* (RP_CGROUP_OP) ---- */
+#define CGO_OP 1                /* u64 CGOP_* */
+#define CGO_PATH 2              /* string */
+#define CGO_PARENT 3            /* string: CGOP_INHERIT */
+#define CGO_VALUE 4             /* bytes: CGOP_WRITE */
+
+#define CGOP_MKDIR 1    /* mkdir PATH 0777 (umask applies); EEXIST is fine.  What the replay made it removes again (deepest first) when it fails */
+#define CGOP_INHERIT 2  /* v1 cpuset: for cpuset.cpus and cpuset.mems of PATH, when empty, write PARENT's value (when not empty) */
+#define CGOP_WRITE 3    /* open PATH O_WRONLY|O_TRUNC (never O_CREAT), write VALUE in one write(2) */
+
+/* ---- markers in templates ---- */
+#define REPLAY_MARK 0x01
+#define MARK_PID 'P'
+#define MARK_START_TIME 'S'
+#define MARK_CREATED 'C'
+#define MARK_CREATOR_PID 'p'
+#define MARK_CREATOR_START_TIME 's'
+
+#endif /* TSRUN_REPLAY_H */
