@@ -3,7 +3,9 @@
  *
  * Taken here: `[globals] state|start|kill|delete|rm ID` (kill: [SIGNAL],
  * delete: --force/-f), globals --root, --data-dir, --log, --log-format
- * (text|json) anywhere on the line, as src/cli/fast.ts parses them.  Anything
+ * (text|json) anywhere on the line, as src/cli/fast.ts parses them; and
+ * `[--root R] create|run [--bundle|-b B] [--pid-file F] [-d|--detach (run)] ID`
+ * for a replay (replay.c), the id last.  Anything
  * else execs `node <dir of bin/tsrun>/../dist/tsrun.js ARGS...` unchanged.
  * TSRUN_FRONT_TRACE=1 prints the path taken to stderr.
  */
@@ -11,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "front.h"
+#include "replay.h"
 
 #define DEFAULT_ROOT "/run/tsrun"
 #define MAX_ID_LENGTH 1024
@@ -26,36 +30,30 @@ extern char **environ;
 
 static int trace;
 
-static void
-trace_msg (const char *what, const char *detail)
+void
+front_trace (const char *what, const char *detail)
 {
   if (trace)
     dprintf (2, "tsrun-front: %s%s%s\n", what, detail && *detail ? ": " : "", detail ? detail : "");
 }
 
-/* execv(node, [node, <top>/dist/tsrun.js, args...]); never returns. */
-static void __attribute__ ((noreturn))
-exec_node (int argc, char **argv)
+int
+front_find_top (char *top, size_t size)
 {
-  char self[PATH_MAX], script[PATH_MAX + 32], node[PATH_MAX];
-  const char *path = getenv ("PATH");
-  char **args;
+  char self[PATH_MAX];
   ssize_t n;
   char *slash;
-  int i, found = 0;
+  int i;
 
+  top[0] = '\0';
   n = readlink ("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0)
-    {
-      dprintf (2, "tsrun: readlink /proc/self/exe: %s\n", strerror (n < 0 ? errno : ENOENT));
-      _exit (127);
-    }
+    return -1;
   self[n] = '\0';
   /* <top>/bin/tsrun -> <top>/dist/tsrun.js (also from <top>/native-shim/build/tsrun) */
-  script[0] = '\0';
   for (i = 0; i < 3; i++)
     {
-      char candidate[sizeof script];
+      char candidate[PATH_MAX + 32];
       slash = strrchr (self, '/');
       if (slash == NULL)
         break;
@@ -63,11 +61,29 @@ exec_node (int argc, char **argv)
       if (i == 0)
         continue;
       snprintf (candidate, sizeof candidate, "%s/dist/tsrun.js", self);
-      if (script[0] == '\0' || access (candidate, F_OK) == 0)
-        strcpy (script, candidate);
+      if (top[0] == '\0' || access (candidate, F_OK) == 0)
+        snprintf (top, size, "%s", self);
       if (access (candidate, F_OK) == 0)
-        break;
+        return 0;
     }
+  return -1;
+}
+
+/* execv(node, [node, <top>/dist/tsrun.js, args...]); never returns. */
+void
+front_exec_node (int argc, char **argv)
+{
+  char top[PATH_MAX], script[PATH_MAX + 32], node[PATH_MAX];
+  const char *path = getenv ("PATH");
+  char **args;
+  int i, found = 0;
+
+  if (front_find_top (top, sizeof top) < 0 && top[0] == '\0')
+    {
+      dprintf (2, "tsrun: readlink /proc/self/exe: %s\n", strerror (errno ? errno : ENOENT));
+      _exit (127);
+    }
+  snprintf (script, sizeof script, "%s/dist/tsrun.js", top);
 
   /* PATH as env(1) searches it */
   if (path == NULL)
@@ -136,13 +152,26 @@ plain_root (const char *root)
   return 1;
 }
 
+/* A string flag of create/run (after the verb): &c->bundle or &c->pid_file, else NULL. */
+static const char **
+create_flag (struct front_call *c, const char *a, size_t nlen)
+{
+  if (c->verb == NULL || (strcmp (c->verb, "create") != 0 && strcmp (c->verb, "run") != 0))
+    return NULL;
+  if ((nlen == 8 && strncmp (a, "--bundle", 8) == 0) || (nlen == 2 && strncmp (a, "-b", 2) == 0))
+    return &c->bundle;
+  if (nlen == 10 && strncmp (a, "--pid-file", 10) == 0)
+    return &c->pid_file;
+  return NULL;
+}
+
 /* fast.ts parseFast, narrowed to what the front takes. */
 static int
 parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
 {
   const char *positionals[3];
-  int npos = 0, i;
-  int seen_root = 0, seen_data = 0, seen_log = 0, seen_format = 0, seen_force = 0;
+  int npos = 0, i, id_at = 0;
+  int seen_root = 0, seen_data = 0, seen_log = 0, seen_format = 0, seen_force = 0, seen_detach = 0;
 
   memset (c, 0, sizeof *c);
   c->root = DEFAULT_ROOT;
@@ -154,6 +183,7 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
           const char *eq = strchr (a, '=');
           size_t nlen = eq && eq > a ? (size_t) (eq - a) : strlen (a);
           const char *value = NULL;
+          const char **slot = create_flag (c, a, nlen);
           int *seen = NULL;
           if (nlen == 6 && strncmp (a, "--root", 6) == 0)
             seen = &seen_root;
@@ -163,7 +193,7 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
             seen = &seen_log;
           else if (nlen == 12 && strncmp (a, "--log-format", 12) == 0)
             seen = &seen_format;
-          if (seen)
+          if (seen || slot)
             {
               if (eq && eq > a)
                 value = eq + 1;
@@ -171,15 +201,18 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
                 value = argv[++i];
               else
                 return front_fail (why, "%s without a value", a);
-              if (*seen)
+              if (seen ? *seen : *slot != NULL)
                 return front_fail (why, "%.*s given twice", (int) nlen, a);
-              *seen = 1;
+              if (seen)
+                *seen = 1;
               if (*value == '\0')
                 return front_fail (why, "%.*s is empty", (int) nlen, a);
               if (seen == &seen_format && strcmp (value, "text") != 0 && strcmp (value, "json") != 0)
                 return front_fail (why, "--log-format %s", value);
               if (seen == &seen_root)
                 c->root = value;
+              if (slot)
+                *slot = value;
               continue;
             }
           if (c->verb && strcmp (c->verb, "delete") == 0 && (strcmp (a, "--force") == 0 || strcmp (a, "-f") == 0))
@@ -189,12 +222,19 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
               c->force = 1;
               continue;
             }
+          if (c->verb && strcmp (c->verb, "run") == 0 && (strcmp (a, "--detach") == 0 || strcmp (a, "-d") == 0))
+            {
+              if (seen_detach++)
+                return front_fail (why, "--detach given twice");
+              c->detach = 1;
+              continue;
+            }
           return front_fail (why, "flag %s", a);
         }
       if (c->verb == NULL)
         {
           if (strcmp (a, "state") == 0 || strcmp (a, "start") == 0 || strcmp (a, "kill") == 0
-              || strcmp (a, "delete") == 0)
+              || strcmp (a, "delete") == 0 || strcmp (a, "create") == 0 || strcmp (a, "run") == 0)
             c->verb = a;
           else if (strcmp (a, "rm") == 0)
             c->verb = "delete";
@@ -204,6 +244,8 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
         }
       if (npos == 3)
         return front_fail (why, "too many arguments");
+      if (npos == 0)
+        id_at = i;
       positionals[npos++] = a;
     }
   if (c->verb == NULL)
@@ -219,6 +261,20 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
     }
   if (!valid_id (c->id))
     return front_fail (why, "id \"%s\"", c->id);
+  if (strcmp (c->verb, "create") == 0 || strcmp (c->verb, "run") == 0)
+    {
+      /* run: the words after the id are the command (flags too); create: a
+       * flag after the id is for yargs to take or refuse */
+      if (id_at != argc - 1)
+        return front_fail (why, "%s: arguments after the id", c->verb);
+      /* what these change (logging, image layers) is not in a replay record */
+      if (seen_data || seen_log || seen_format)
+        return front_fail (why, "%s with --data-dir, --log or --log-format", c->verb);
+      if (c->bundle == NULL)
+        c->bundle = ".";
+      /* replay.c normalizes the root and sets c->dir */
+      return 0;
+    }
   if (!plain_root (c->root))
     return front_fail (why, "root \"%s\" has a \"..\"", c->root);
   if ((size_t) snprintf (c->dir, sizeof c->dir, "%s/%s", c->root, c->id) >= sizeof c->dir - 64)
@@ -226,13 +282,17 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
   return 0;
 }
 
-/* The test crash points (TSRUN_TEST_*) are TypeScript's. */
+/* The test crash points (TSRUN_TEST_*) are TypeScript's; TSRUN_SHIM names
+ * another shim than the one a replay record was made with; TSRUN_NO_REPLAY
+ * turns replays off. */
 static int
-check_env (struct front_why *why)
+check_env (const struct front_call *c, struct front_why *why)
 {
+  int replay = strcmp (c->verb, "create") == 0 || strcmp (c->verb, "run") == 0;
   char **e;
   for (e = environ; *e; e++)
-    if (strncmp (*e, "TSRUN_TEST_", 11) == 0)
+    if (strncmp (*e, "TSRUN_TEST_", 11) == 0
+        || (replay && (strncmp (*e, "TSRUN_SHIM=", 11) == 0 || strncmp (*e, "TSRUN_NO_REPLAY=", 16) == 0)))
       return front_fail (why, "%.*s is set", (int) strcspn (*e, "="), *e);
   return 0;
 }
@@ -243,12 +303,13 @@ main (int argc, char **argv)
   struct front_call c;
   struct front_why why = { { 0 } };
   const char *t = getenv ("TSRUN_FRONT_TRACE");
+  char *inputs_hex = NULL;
   int ret;
 
   trace = t != NULL && *t != '\0' && strcmp (t, "0") != 0;
   ret = parse_args (argc, argv, &c, &why);
   if (ret == 0)
-    ret = check_env (&why);
+    ret = check_env (&c, &why);
   if (ret == 0)
     {
       if (strcmp (c.verb, "state") == 0)
@@ -257,14 +318,30 @@ main (int argc, char **argv)
         ret = front_start (&c, &why);
       else if (strcmp (c.verb, "kill") == 0)
         ret = front_kill (&c, &why);
-      else
+      else if (strcmp (c.verb, "delete") == 0)
         ret = front_delete (&c, &why);
+      else
+        ret = front_replay (&c, &inputs_hex, &why);
     }
   if (ret >= 0)
     {
-      trace_msg (ret == 0 ? "fast" : "failed", c.verb);
+      if (strcmp (c.verb, "create") == 0 || strcmp (c.verb, "run") == 0)
+        {
+          char code[32];
+          snprintf (code, sizeof code, "exit %d", ret);
+          front_trace ("replayed", code);
+        }
+      else
+        front_trace (ret == 0 ? "fast" : "failed", c.verb);
       return ret;
     }
-  trace_msg ("node", why.text);
-  exec_node (argc, argv);
+  front_trace ("node", why.text);
+  /* a replay ignores SIGPIPE while it talks to the shim; Node starts as from a shell */
+  signal (SIGPIPE, SIG_DFL);
+  /* TSRUN_REPLAY only on a replay miss: then Node records what it does */
+  if (inputs_hex != NULL)
+    setenv (REPLAY_ENV, inputs_hex, 1);
+  else
+    unsetenv (REPLAY_ENV);
+  front_exec_node (argc, argv);
 }

@@ -85,12 +85,16 @@ int front_is_alive (long pid, unsigned long long start_time);
  * code after a failure past the point of no return (start read the byte). */
 struct front_call
 {
-  const char *verb; /* "state", "start", "kill", "delete" */
+  const char *verb; /* "state", "start", "kill", "delete", "create", "run" */
   const char *root;
   const char *id;
-  const char *signal; /* kill: NULL for the default */
-  int force;          /* delete */
-  char dir[4096];     /* <root>/<id> */
+  const char *signal;   /* kill: NULL for the default */
+  int force;            /* delete */
+  const char *bundle;   /* create/run: as given ("." by default) */
+  const char *pid_file; /* create/run: NULL when none */
+  int detach;           /* run -d */
+  int other_globals;    /* --data-dir, --log or --log-format was given */
+  char dir[4096];       /* <root>/<id> */
 };
 
 int front_state (struct front_call *c, struct front_why *why);
@@ -100,5 +104,26 @@ int front_delete (struct front_call *c, struct front_why *why);
 
 /* Signal as src/runtime/signals.ts parseSignal; < 0 for what it refuses. */
 int front_parse_signal (const char *s, int *sig);
+
+/* Shared by the verbs and the replay (verbs.c). */
+int front_read_proc_stat (long pid, char *state, unsigned long long *start_time);
+int front_lock_dir (const char *dir, int *fd_out, int *gone, struct front_why *why);
+int front_remove_state_dir (int dirfd, const char *dir, struct front_why *why);
+
+/* front.c: TSRUN_FRONT_TRACE */
+void front_trace (const char *what, const char *detail);
+
+/* The checkout's top dir: the one whose dist/tsrun.js runs the TypeScript
+ * CLI (bin/tsrun -> <top>, native-shim/build/tsrun -> <top>).  0 when found;
+ * -1 otherwise, top then holds the first candidate (for Node's message). */
+int front_find_top (char *top, size_t size);
+
+/* exec Node with dist/tsrun.js and argv[1..]; never returns. */
+void front_exec_node (int argc, char **argv) __attribute__ ((noreturn));
+
+/* The replay of a recorded create/run (replay.c, replay.h): >= 0 the exit
+ * code, all done; < 0 run Node, with TSRUN_REPLAY=*inputs_hex when it is set
+ * (a miss: Node records), without it otherwise. */
+int front_replay (struct front_call *c, char **inputs_hex, struct front_why *why);
 
 #endif

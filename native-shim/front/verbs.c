@@ -67,8 +67,8 @@ read_small (const char *path, char *buf, size_t size)
 }
 
 /* proc.ts readProcStat: state letter and field 22; -1 when unreadable (null there). */
-static int
-read_proc_stat (long pid, char *state, unsigned long long *start_time)
+int
+front_read_proc_stat (long pid, char *state, unsigned long long *start_time)
 {
   char path[64], buf[1024];
   char *close_paren, *f;
@@ -98,7 +98,7 @@ front_is_alive (long pid, unsigned long long start_time)
 {
   char state;
   unsigned long long st;
-  if (read_proc_stat (pid, &state, &st) < 0)
+  if (front_read_proc_stat (pid, &state, &st) < 0)
     return 0;
   return state != 'Z' && state != 'X' && st == start_time;
 }
@@ -175,8 +175,8 @@ front_status (const struct front_record *rec, const char *dir, enum front_status
 /* store.ts lockDir: flock on the directory, then make sure it is still the
  * container's.  *gone is set when TypeScript would say NotFoundError (the
  * directory does not exist, or was deleted while we waited). */
-static int
-lock_dir (const char *dir, int *fd_out, int *gone, struct front_why *why)
+int
+front_lock_dir (const char *dir, int *fd_out, int *gone, struct front_why *why)
 {
   struct stat a, b;
   int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -210,7 +210,7 @@ static int
 open_container (struct front_call *c, int *lock, int *gone, struct front_record *rec, enum front_status *status,
                 struct front_why *why)
 {
-  int ret = lock_dir (c->dir, lock, gone, why);
+  int ret = front_lock_dir (c->dir, lock, gone, why);
   if (ret < 0)
     return ret;
   ret = front_record_read (*lock, c->dir, rec, why);
@@ -541,8 +541,8 @@ state_dir_flat (int dirfd, struct front_why *why)
   return 0;
 }
 
-static int
-remove_state_dir (int dirfd, const char *dir, struct front_why *why)
+int
+front_remove_state_dir (int dirfd, const char *dir, struct front_why *why)
 {
   struct dirent *e;
   DIR *d;
@@ -646,7 +646,7 @@ front_delete (struct front_call *c, struct front_why *why)
           stopped[ch] = 1;
       }
   }
-  ret = remove_state_dir (lock, c->dir, why);
+  ret = front_remove_state_dir (lock, c->dir, why);
 out:
   free (rec.buf);
   close (lock);

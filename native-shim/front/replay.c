@@ -1,0 +1,1043 @@
+/*
+ * replay.c - `create` and `run` without Node: repeat what TypeScript recorded
+ * the first time the same inputs came (include/replay.h is the contract).
+ *
+ * front_replay builds the inputs (replay_inputs), finds the record by the
+ * hash of inputs + config.json, checks it is byte for byte about these
+ * inputs, then makes what create.ts makes, in its order.  Before the record
+ * is accepted nothing exists: a miss runs Node with TSRUN_REPLAY (it
+ * records).  After, any surprise undoes what the replay made and runs Node
+ * without it: Node does the create again and says what is wrong.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "front.h"
+#include "protocol.h"
+#include "replay.h"
+#include "tlv.h"
+
+#define REPLAY_MAX_SIZE (16 << 20)
+#define REPLAY_MAX_OPS 1024
+#define FORWARD_WAIT_MS 10000
+
+/* ---- small helpers ---- */
+
+static void
+sleep_ms (int ms)
+{
+  struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
+
+static int
+write_all (int fd, const void *buf, size_t n)
+{
+  const char *p = buf;
+  while (n > 0)
+    {
+      ssize_t w = write (fd, p, n);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return -1;
+      p += w;
+      n -= (size_t) w;
+    }
+  return 0;
+}
+
+/* A whole file, malloc'd and NUL-terminated; -errno on failure. */
+static int
+read_file (const char *path, char **out, size_t *len_out, size_t max)
+{
+  size_t len = 0, cap = 4096;
+  char *buf = malloc (cap);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || buf == NULL)
+    {
+      int e = fd < 0 ? errno : ENOMEM;
+      if (fd >= 0)
+        close (fd);
+      free (buf);
+      return -e;
+    }
+  for (;;)
+    {
+      ssize_t r;
+      if (len + 1 >= cap)
+        {
+          char *nb = cap >= max ? NULL : realloc (buf, cap * 2);
+          if (nb == NULL)
+            {
+              close (fd);
+              free (buf);
+              return -EFBIG;
+            }
+          buf = nb;
+          cap *= 2;
+        }
+      r = read (fd, buf + len, cap - 1 - len);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          int e = errno;
+          close (fd);
+          free (buf);
+          return -e;
+        }
+      if (r == 0)
+        break;
+      len += (size_t) r;
+    }
+  close (fd);
+  buf[len] = '\0';
+  *out = buf;
+  *len_out = len;
+  return 0;
+}
+
+/* path.resolve of Node: cwd-joined when relative, ".", ".." and repeated
+ * or trailing '/' removed; no symlink is resolved. */
+static int
+resolve_path (const char *in, char *out, size_t size)
+{
+  char buf[PATH_MAX * 2];
+  size_t len = 0;
+  char *p, *save = NULL;
+
+  if (in[0] == '/')
+    snprintf (buf, sizeof buf, "%s", in);
+  else
+    {
+      char cwd[PATH_MAX];
+      if (getcwd (cwd, sizeof cwd) == NULL)
+        return -1;
+      if ((size_t) snprintf (buf, sizeof buf, "%s/%s", cwd, in) >= sizeof buf)
+        return -1;
+    }
+  if (strlen (buf) >= sizeof buf - 1 || size < 2)
+    return -1;
+  out[0] = '\0';
+  for (p = strtok_r (buf, "/", &save); p != NULL; p = strtok_r (NULL, "/", &save))
+    {
+      size_t n = strlen (p);
+      if (strcmp (p, ".") == 0)
+        continue;
+      if (strcmp (p, "..") == 0)
+        {
+          char *slash = len ? strrchr (out, '/') : NULL;
+          len = slash ? (size_t) (slash - out) : 0;
+          out[len] = '\0';
+          continue;
+        }
+      if (len + 1 + n + 1 > size)
+        return -1;
+      out[len++] = '/';
+      memcpy (out + len, p, n + 1);
+      len += n;
+    }
+  if (len == 0)
+    strcpy (out, "/");
+  return 0;
+}
+
+/* file written as `<file>.<pid>.tmp` + rename (store.ts writeFileAtomic). */
+static int
+write_atomic (const char *file, const void *data, size_t len, struct front_why *why)
+{
+  char tmp[PATH_MAX + 32];
+  int fd;
+  snprintf (tmp, sizeof tmp, "%s.%d.tmp", file, (int) getpid ());
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return front_fail (why, "open \"%s\": %s", tmp, strerror (errno));
+  if (write_all (fd, data, len) < 0)
+    {
+      int e = errno;
+      close (fd);
+      unlink (tmp);
+      return front_fail (why, "write \"%s\": %s", tmp, strerror (e));
+    }
+  if (close (fd) < 0 || rename (tmp, file) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return front_fail (why, "write \"%s\": %s", file, strerror (e));
+    }
+  return 0;
+}
+
+/* ---- the inputs and the key ---- */
+
+/* "<st_dev>:<st_ino>:<st_size>:<mtime sec>.<mtime nsec>" of path (stat follows links). */
+static int
+stat_line (FILE *f, const char *name, const char *path, struct front_why *why)
+{
+  struct stat st;
+  if (stat (path, &st) < 0)
+    return front_fail (why, "replay: stat \"%s\": %s", path, strerror (errno));
+  fprintf (f, "%s %llu:%llu:%lld:%lld.%ld\n", name, (unsigned long long) st.st_dev, (unsigned long long) st.st_ino,
+           (long long) st.st_size, (long long) st.st_mtim.tv_sec, (long) st.st_mtim.tv_nsec);
+  return 0;
+}
+
+/* The inputs text (replay.h): what makes two creates the same, but config.json. */
+static int
+replay_inputs (const struct front_call *c, const char *bundle, char **out, size_t *len, struct front_why *why)
+{
+  char top[PATH_MAX], path[PATH_MAX + 64];
+  char *cg = NULL;
+  size_t cglen, i;
+  int ret;
+  FILE *f;
+
+  if (front_find_top (top, sizeof top) < 0)
+    return front_fail (why, "replay: no dist/tsrun.js found");
+  ret = read_file ("/proc/self/cgroup", &cg, &cglen, 1 << 20);
+  if (ret < 0)
+    return front_fail (why, "replay: read /proc/self/cgroup: %s", strerror (-ret));
+  for (i = 0; i < cglen; i++)
+    if (cg[i] == '\n')
+      cg[i] = ';';
+  f = open_memstream (out, len);
+  if (f == NULL)
+    {
+      free (cg);
+      return front_fail (why, "replay: open_memstream: %s", strerror (errno));
+    }
+  fprintf (f, "tsrun-replay %d\nverb %s\ndetach %d\nroot %s\nbundle %s\nid %s\n", REPLAY_VERSION, c->verb, c->detach,
+           c->root, bundle, c->id);
+  ret = stat_line (f, "front", "/proc/self/exe", why);
+  if (ret == 0)
+    {
+      snprintf (path, sizeof path, "%s/dist/tsrun-cli.js", top);
+      ret = stat_line (f, "cli", path, why);
+    }
+  if (ret == 0)
+    {
+      snprintf (path, sizeof path, "%s/native-shim/build/tsrun-shim", top);
+      ret = stat_line (f, "shim", path, why);
+    }
+  fprintf (f, "cgroup %s\n", cg);
+  free (cg);
+  if (fclose (f) != 0 && ret == 0)
+    ret = front_fail (why, "replay: inputs: %s", strerror (errno));
+  if (ret < 0)
+    {
+      free (*out);
+      *out = NULL;
+    }
+  return ret;
+}
+
+static uint64_t
+fnv1a (uint64_t h, const void *data, size_t len)
+{
+  const unsigned char *p = data;
+  size_t i;
+  for (i = 0; i < len; i++)
+    {
+      h ^= p[i];
+      h *= 0x100000001b3ULL;
+    }
+  return h;
+}
+
+static char *
+hex_encode (const char *s, size_t len)
+{
+  static const char digits[] = "0123456789abcdef";
+  char *out = malloc (len * 2 + 1);
+  size_t i;
+  if (out == NULL)
+    return NULL;
+  for (i = 0; i < len; i++)
+    {
+      out[2 * i] = digits[(unsigned char) s[i] >> 4];
+      out[2 * i + 1] = digits[(unsigned char) s[i] & 15];
+    }
+  out[len * 2] = '\0';
+  return out;
+}
+
+/* ---- the record ---- */
+
+struct cg_op
+{
+  int op;
+  char *path;
+  char *parent;
+  struct tlv value;
+};
+
+struct replay_rec
+{
+  char *buf;
+  size_t len;
+  struct tlv tags[RP_FRONT_STOPPED + 1]; /* the single ones, by tag */
+  char *leaves[FRONT_MAX_DIRS];
+  int n_leaves;
+  struct cg_op ops[REPLAY_MAX_OPS];
+  int n_ops;
+};
+
+/* A template's markers are known letters; P and S only once the pid is. */
+static int
+check_template (const struct tlv *t, int pid_known)
+{
+  uint32_t i;
+  for (i = 0; i < t->len; i++)
+    {
+      if (t->val[i] != REPLAY_MARK)
+        continue;
+      if (++i == t->len)
+        return -1;
+      switch (t->val[i])
+        {
+        case MARK_PID:
+        case MARK_START_TIME:
+          if (!pid_known)
+            return -1;
+          break;
+        case MARK_CREATED:
+        case MARK_CREATOR_PID:
+        case MARK_CREATOR_START_TIME:
+          break;
+        default:
+          return -1;
+        }
+    }
+  return 0;
+}
+
+/* An absolute path without NUL or newline, malloc'd; NULL otherwise. */
+static char *
+tlv_path (const struct tlv *t)
+{
+  if (t->len == 0 || t->val[0] != '/' || memchr (t->val, '\0', t->len) || memchr (t->val, '\n', t->len))
+    return NULL;
+  return tlv_strdup (t);
+}
+
+static int
+parse_op (const struct tlv *t, struct cg_op *op)
+{
+  struct tlv_reader r;
+  struct tlv e;
+  int n, have_value = 0;
+  memset (op, 0, sizeof *op);
+  tlv_reader_init (&r, t->val, t->len);
+  while ((n = tlv_next (&r, &e)) > 0)
+    {
+      if (e.tag == CGO_OP && e.len == 8 && op->op == 0)
+        op->op = (int) tlv_u64 (&e);
+      else if (e.tag == CGO_PATH && op->path == NULL && (op->path = tlv_path (&e)) != NULL)
+        ;
+      else if (e.tag == CGO_PARENT && op->parent == NULL && (op->parent = tlv_path (&e)) != NULL)
+        ;
+      else if (e.tag == CGO_VALUE && !have_value)
+        op->value = e, have_value = 1;
+      else
+        return -1;
+    }
+  if (n < 0 || op->path == NULL)
+    return -1;
+  switch (op->op)
+    {
+    case CGOP_MKDIR:
+      return op->parent == NULL && !have_value ? 0 : -1;
+    case CGOP_INHERIT:
+      return op->parent != NULL && !have_value ? 0 : -1;
+    case CGOP_WRITE:
+      return op->parent == NULL && have_value ? 0 : -1;
+    default:
+      return -1;
+    }
+}
+
+/* Parse and check the whole record before anything is made: a record that is
+ * not exactly what this front understands is a miss. */
+static int
+parse_record (struct replay_rec *rec, struct front_why *why)
+{
+  struct tlv_reader r;
+  struct tlv t;
+  int n, tag;
+
+  tlv_reader_init (&r, (const uint8_t *) rec->buf, rec->len);
+  while ((n = tlv_next (&r, &t)) > 0)
+    {
+      if (t.tag == RP_LEAF)
+        {
+          if (rec->n_leaves == FRONT_MAX_DIRS || (rec->leaves[rec->n_leaves] = tlv_path (&t)) == NULL)
+            return front_fail (why, "replay miss: bad RP_LEAF");
+          rec->n_leaves++;
+        }
+      else if (t.tag == RP_CGROUP_OP)
+        {
+          if (rec->n_ops == REPLAY_MAX_OPS || parse_op (&t, &rec->ops[rec->n_ops]) < 0)
+            return front_fail (why, "replay miss: bad RP_CGROUP_OP");
+          rec->n_ops++;
+        }
+      else if (t.tag >= RP_VERSION && t.tag <= RP_FRONT_STOPPED && rec->tags[t.tag].val == NULL)
+        rec->tags[t.tag] = t;
+      else
+        return front_fail (why, "replay miss: unknown or repeated tag %u", t.tag);
+    }
+  if (n < 0)
+    return front_fail (why, "replay miss: malformed TLV");
+  for (tag = RP_VERSION; tag <= RP_FRONT_STOPPED; tag++)
+    if (tag != RP_LEAF && tag != RP_CGROUP_OP && rec->tags[tag].val == NULL)
+      return front_fail (why, "replay miss: no tag %d", tag);
+  if (rec->tags[RP_VERSION].len != 8 || tlv_u64 (&rec->tags[RP_VERSION]) != REPLAY_VERSION)
+    return front_fail (why, "replay miss: not version %d", REPLAY_VERSION);
+  if (check_template (&rec->tags[RP_STATE_CLAIMED], 0) < 0)
+    return front_fail (why, "replay miss: bad template RP_STATE_CLAIMED");
+  for (tag = RP_STATE_PID; tag <= RP_FRONT_STOPPED; tag++)
+    if (tag != RP_CONFIG_COPY && tag != RP_LEAF && tag != RP_CGROUP_OP && tag != RP_PLAN
+        && check_template (&rec->tags[tag], 1) < 0)
+      return front_fail (why, "replay miss: bad template %d", tag);
+  return 0;
+}
+
+/* ---- the replay ---- */
+
+struct replay
+{
+  struct front_call *c;
+  struct replay_rec *rec;
+  int lock;      /* the state dir, flocked; -1 */
+  int made_dir;  /* <root>/<id> is ours to remove */
+  const char *made_cg[REPLAY_MAX_OPS]; /* cgroup dirs mkdir created, in order */
+  int n_made_cg;
+  pid_t shim;    /* 0 before the fork */
+  int ctl;       /* our end of the control socket; -1 */
+  long pid;      /* the container process; 0 before MSG_PID */
+  unsigned long long start_time;
+  char created[48];
+  char self_pid[24];
+  char self_start[24];
+};
+
+/* A template with its markers replaced (malloc'd). */
+static int
+expand (struct replay *rp, int tag, char **out, size_t *out_len, struct front_why *why)
+{
+  const struct tlv *t = &rp->rec->tags[tag];
+  char pid[24], start[24];
+  size_t cap = t->len + 1, len = 0;
+  uint32_t i;
+  char *buf;
+
+  snprintf (pid, sizeof pid, "%ld", rp->pid);
+  snprintf (start, sizeof start, "%llu", rp->start_time);
+  for (i = 0; i < t->len; i++)
+    if (t->val[i] == REPLAY_MARK)
+      cap += sizeof rp->created;
+  buf = malloc (cap);
+  if (buf == NULL)
+    return front_fail (why, "out of memory");
+  for (i = 0; i < t->len; i++)
+    {
+      const char *v;
+      size_t n;
+      if (t->val[i] != REPLAY_MARK)
+        {
+          buf[len++] = (char) t->val[i];
+          continue;
+        }
+      switch (t->val[++i])
+        {
+        case MARK_PID:
+          v = pid;
+          break;
+        case MARK_START_TIME:
+          v = start;
+          break;
+        case MARK_CREATED:
+          v = rp->created;
+          break;
+        case MARK_CREATOR_PID:
+          v = rp->self_pid;
+          break;
+        default:
+          v = rp->self_start;
+          break;
+        }
+      n = strlen (v);
+      memcpy (buf + len, v, n);
+      len += n;
+    }
+  *out = buf;
+  *out_len = len;
+  return 0;
+}
+
+static int
+write_template (struct replay *rp, const char *name, int tag, struct front_why *why)
+{
+  char path[4200], *data;
+  size_t len;
+  int ret = expand (rp, tag, &data, &len, why);
+  if (ret < 0)
+    return ret;
+  snprintf (path, sizeof path, "%s/%s", rp->c->dir, name);
+  ret = write_atomic (path, data, len, why);
+  free (data);
+  return ret;
+}
+
+/* <root>/<id>/front: the head, then the state texts with their lengths (front-record.ts). */
+static int
+write_front_record (struct replay *rp, struct front_why *why)
+{
+  char *part[4], path[4200], *out = NULL;
+  size_t len[4], olen = 0;
+  int i, ret = 0;
+  FILE *f;
+
+  for (i = 0; i < 4; i++)
+    part[i] = NULL;
+  for (i = 0; i < 4 && ret == 0; i++)
+    ret = expand (rp, RP_FRONT_HEAD + i, &part[i], &len[i], why);
+  if (ret == 0)
+    {
+      f = open_memstream (&out, &olen);
+      if (f == NULL)
+        ret = front_fail (why, "open_memstream: %s", strerror (errno));
+      else
+        {
+          fwrite (part[0], 1, len[0], f);
+          fprintf (f, "state-live %zu %zu\n", len[1], len[2]);
+          fwrite (part[1], 1, len[1], f);
+          fwrite (part[2], 1, len[2], f);
+          fprintf (f, "\nstate-stopped %zu\n", len[3]);
+          fwrite (part[3], 1, len[3], f);
+          fputs ("\nend\n", f);
+          if (fclose (f) != 0)
+            ret = front_fail (why, "front record: %s", strerror (errno));
+        }
+    }
+  if (ret == 0)
+    {
+      snprintf (path, sizeof path, "%s/front", rp->c->dir);
+      ret = write_atomic (path, out, olen, why);
+    }
+  free (out);
+  for (i = 0; i < 4; i++)
+    free (part[i]);
+  return ret;
+}
+
+/* mkdir -p with mode (fs.mkdirSync recursive). */
+static int
+mkdir_p (const char *dir, mode_t mode)
+{
+  char buf[PATH_MAX];
+  char *p;
+  snprintf (buf, sizeof buf, "%s", dir);
+  for (p = buf + 1; *p; p++)
+    if (*p == '/')
+      {
+        *p = '\0';
+        if (mkdir (buf, mode) < 0 && errno != EEXIST)
+          return -1;
+        *p = '/';
+      }
+  if (mkdir (buf, mode) < 0 && errno != EEXIST)
+    return -1;
+  return 0;
+}
+
+/* A cgroup file trimmed as cgroups/fs.ts readFile: 0, 1 when missing, -1 on error. */
+static int
+read_cg (const char *dir, const char *name, char *buf, size_t size)
+{
+  char path[4200];
+  size_t len;
+  char *data, *s;
+  int ret;
+  snprintf (path, sizeof path, "%s/%s", dir, name);
+  ret = read_file (path, &data, &len, 1 << 20);
+  if (ret == -ENOENT || ret == -ENOTDIR)
+    return 1;
+  if (ret < 0)
+    return -1;
+  for (s = data; *s == ' ' || *s == '\t' || *s == '\n'; s++)
+    ;
+  while (len > 0 && (data[len - 1] == ' ' || data[len - 1] == '\t' || data[len - 1] == '\n'))
+    data[--len] = '\0';
+  snprintf (buf, size, "%s", s);
+  ret = strlen (s) < size ? 0 : -1;
+  free (data);
+  return ret;
+}
+
+static int
+cg_write (const char *path, const void *value, size_t len, struct front_why *why)
+{
+  ssize_t w;
+  int fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0)
+    return front_fail (why, "open \"%s\": %s", path, strerror (errno));
+  w = write (fd, value, len);
+  if (w != (ssize_t) len)
+    {
+      int e = w < 0 ? errno : EIO;
+      close (fd);
+      return front_fail (why, "write \"%s\": %s", path, strerror (e));
+    }
+  close (fd);
+  return 0;
+}
+
+static int
+cgroup_op (struct replay *rp, const struct cg_op *op, struct front_why *why)
+{
+  static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+  char cur[4096], parent[4096], path[4200];
+  int i, ret;
+
+  switch (op->op)
+    {
+    case CGOP_MKDIR:
+      if (mkdir (op->path, 0777) == 0)
+        rp->made_cg[rp->n_made_cg++] = op->path;
+      else if (errno != EEXIST)
+        return front_fail (why, "mkdir \"%s\": %s", op->path, strerror (errno));
+      return 0;
+    case CGOP_INHERIT:
+      for (i = 0; i < 2; i++)
+        {
+          ret = read_cg (op->path, files[i], cur, sizeof cur);
+          if (ret < 0)
+            return front_fail (why, "read \"%s/%s\"", op->path, files[i]);
+          if (ret > 0 || cur[0] != '\0')
+            continue;
+          ret = read_cg (op->parent, files[i], parent, sizeof parent);
+          if (ret < 0)
+            return front_fail (why, "read \"%s/%s\"", op->parent, files[i]);
+          if (ret > 0 || parent[0] == '\0')
+            continue;
+          snprintf (path, sizeof path, "%s/%s", op->path, files[i]);
+          ret = cg_write (path, parent, strlen (parent), why);
+          if (ret < 0)
+            return ret;
+        }
+      return 0;
+    default:
+      return cg_write (op->path, op->value.val, op->value.len, why);
+    }
+}
+
+/* The shim with fds 0-2, the control socket as 3 and nothing else, as runShim. */
+static int
+spawn_shim (struct replay *rp, struct front_why *why)
+{
+  char top[PATH_MAX], shim[PATH_MAX + 64];
+  int sv[2];
+  pid_t pid;
+
+  if (front_find_top (top, sizeof top) < 0)
+    return front_fail (why, "no dist/tsrun.js");
+  snprintf (shim, sizeof shim, "%s/native-shim/build/tsrun-shim", top);
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    return front_fail (why, "socketpair: %s", strerror (errno));
+  pid = fork ();
+  if (pid < 0)
+    {
+      close (sv[0]);
+      close (sv[1]);
+      return front_fail (why, "fork: %s", strerror (errno));
+    }
+  if (pid == 0)
+    {
+      char *argv[] = { shim, "create", "3", NULL };
+      char *envp[] = { NULL };
+      /* dup2 onto itself would keep FD_CLOEXEC */
+      if (sv[1] == 3 ? fcntl (3, F_SETFD, 0) < 0 : dup2 (sv[1], 3) < 0)
+        _exit (127);
+      execve (shim, argv, envp);
+      _exit (127);
+    }
+  close (sv[1]);
+  rp->shim = pid;
+  rp->ctl = sv[0];
+  return 0;
+}
+
+/* MSG_PLAN, then MSG_PID and MSG_READY; anything else is a failure. */
+static int
+converse (struct replay *rp, struct front_why *why)
+{
+  struct shim_error err;
+  const struct tlv *plan = &rp->rec->tags[RP_PLAN];
+  int ret = frame_write (rp->ctl, MSG_PLAN, plan->val, plan->len, &err);
+  if (ret < 0)
+    return front_fail (why, "shim: %s", err.msg);
+  for (;;)
+    {
+      uint16_t msg;
+      uint8_t *payload;
+      uint32_t len;
+      struct tlv_reader r;
+      struct tlv t;
+      char state;
+      long pid = 0;
+
+      ret = frame_read (rp->ctl, &msg, &payload, &len, &err);
+      if (ret < 0)
+        return front_fail (why, "shim: %s", err.msg);
+      if (ret == 0)
+        return front_fail (why, "shim: end of the control socket before READY");
+      tlv_reader_init (&r, payload, len);
+      while (tlv_next (&r, &t) > 0)
+        if (t.tag == PID_PID)
+          pid = (long) tlv_u64 (&t);
+      free (payload);
+      if (msg == MSG_PID && rp->pid == 0 && pid > 0)
+        {
+          rp->pid = pid;
+          if (front_read_proc_stat (pid, &state, &rp->start_time) < 0)
+            return front_fail (why, "read /proc/%ld/stat", pid);
+          ret = write_template (rp, "state.json", RP_STATE_PID, why);
+          if (ret < 0)
+            return ret;
+          continue;
+        }
+      if (msg == MSG_READY && rp->pid > 0)
+        {
+          ret = write_template (rp, "state.json", RP_STATE_READY, why);
+          if (ret < 0)
+            return ret;
+          return write_front_record (rp, why);
+        }
+      return front_fail (why, "shim: message %u%s", msg, msg == MSG_ERROR ? " (error)" : "");
+    }
+}
+
+/* replay.h steps 1-6 but the lock release. */
+static int
+replay_steps (struct replay *rp, struct front_why *why)
+{
+  struct front_call *c = rp->c;
+  char path[4200];
+  int i, gone, ret;
+
+  /* 1 */
+  if (mkdir_p (c->root, 0711) < 0)
+    return front_fail (why, "mkdir \"%s\": %s", c->root, strerror (errno));
+  if (mkdir (c->dir, 0711) < 0)
+    return front_fail (why, "mkdir \"%s\": %s", c->dir, strerror (errno));
+  rp->made_dir = 1;
+  ret = front_lock_dir (c->dir, &rp->lock, &gone, why);
+  if (ret < 0)
+    {
+      /* another tsrun removed it meanwhile: it is not ours any more */
+      rp->made_dir = !gone;
+      return ret;
+    }
+  /* 2 */
+  ret = write_template (rp, "state.json", RP_STATE_CLAIMED, why);
+  if (ret < 0)
+    return ret;
+  snprintf (path, sizeof path, "%s/config.json", c->dir);
+  ret = write_atomic (path, rp->rec->tags[RP_CONFIG_COPY].val, rp->rec->tags[RP_CONFIG_COPY].len, why);
+  if (ret < 0)
+    return ret;
+  /* 3: a leaf that exists may be another container's: Node checks */
+  for (i = 0; i < rp->rec->n_leaves; i++)
+    {
+      struct stat st;
+      if (lstat (rp->rec->leaves[i], &st) == 0 || errno != ENOENT)
+        return front_fail (why, "cgroup \"%s\" exists", rp->rec->leaves[i]);
+    }
+  for (i = 0; i < rp->rec->n_ops; i++)
+    {
+      ret = cgroup_op (rp, &rp->rec->ops[i], why);
+      if (ret < 0)
+        return ret;
+    }
+  /* 4: 0622 as runc; chmod because the umask trims what mkfifo sets */
+  snprintf (path, sizeof path, "%s/exec.fifo", c->dir);
+  if (mkfifo (path, 0622) < 0 || chmod (path, 0622) < 0)
+    return front_fail (why, "mkfifo \"%s\": %s", path, strerror (errno));
+  /* 5 */
+  ret = spawn_shim (rp, why);
+  if (ret < 0)
+    return ret;
+  ret = converse (rp, why);
+  close (rp->ctl);
+  rp->ctl = -1;
+  if (ret < 0)
+    return ret;
+  /* 6 */
+  if (c->pid_file)
+    {
+      char file[PATH_MAX], pid[24];
+      int n = snprintf (pid, sizeof pid, "%ld", rp->pid);
+      if (resolve_path (c->pid_file, file, sizeof file) < 0)
+        return front_fail (why, "--pid-file \"%s\": path too long", c->pid_file);
+      ret = write_atomic (file, pid, (size_t) n, why);
+      if (ret < 0)
+        return ret;
+    }
+  return 0;
+}
+
+/* Remove what replay_steps made, so that Node starts from nothing. */
+static void
+undo (struct replay *rp)
+{
+  struct front_why ignored;
+  int i, waited;
+
+  if (rp->ctl >= 0)
+    close (rp->ctl);
+  rp->ctl = -1;
+  if (rp->pid > 0)
+    {
+      kill ((pid_t) rp->pid, SIGKILL);
+      for (waited = 0; waited < FORWARD_WAIT_MS && front_is_alive (rp->pid, rp->start_time); waited += 5)
+        sleep_ms (5);
+    }
+  /* the shim joined the cgroups too: gone before they are removed */
+  if (rp->shim > 0)
+    {
+      for (waited = 0; waitpid (rp->shim, NULL, WNOHANG) == 0; waited += 5)
+        {
+          if (waited >= FORWARD_WAIT_MS)
+            {
+              kill (rp->shim, SIGKILL);
+              while (waitpid (rp->shim, NULL, 0) < 0 && errno == EINTR)
+                ;
+              break;
+            }
+          sleep_ms (5);
+        }
+    }
+  for (i = rp->n_made_cg - 1; i >= 0; i--)
+    for (waited = 0; rmdir (rp->made_cg[i]) < 0 && errno == EBUSY && waited < 1000; waited += 10)
+      sleep_ms (10);
+  if (rp->made_dir && rp->lock >= 0)
+    front_remove_state_dir (rp->lock, rp->c->dir, &ignored);
+  else if (rp->made_dir)
+    rmdir (rp->c->dir);
+  if (rp->lock >= 0)
+    close (rp->lock);
+  rp->lock = -1;
+}
+
+/* ---- after READY ---- */
+
+static const int FORWARDED[] = {
+  SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,   SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPIPE, SIGTSTP,   SIGTTIN,
+  SIGTTOU, SIGURG,  SIGVTALRM, SIGPROF, SIGIO,   SIGPWR,  SIGSYS,   SIGTRAP, SIGABRT, SIGXCPU, SIGXFSZ, SIGSTKFLT,
+};
+
+static volatile pid_t forward_to;
+
+static void
+forward (int sig)
+{
+  int e = errno;
+  kill (forward_to, sig);
+  errno = e;
+}
+
+/* run.ts forwardSignals */
+static void
+forward_signals (pid_t pid)
+{
+  struct sigaction sa;
+  size_t i;
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = forward;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset (&sa.sa_mask);
+  forward_to = pid;
+  for (i = 0; i < sizeof FORWARDED / sizeof FORWARDED[0]; i++)
+    sigaction (FORWARDED[i], &sa, NULL);
+}
+
+static int
+wait_code (pid_t pid)
+{
+  int status;
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return 1;
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : 1;
+}
+
+/* `tsrun --root R VERB [--force] ID` through Node, waited for: its exit code. */
+static int
+node_verb (const struct front_call *c, const char *root, const char *verb, int force)
+{
+  char *argv[] = { "tsrun", "--root", (char *) root, (char *) verb, force ? "--force" : (char *) c->id,
+                   force ? (char *) c->id : NULL, NULL };
+  pid_t pid = fork ();
+  if (pid < 0)
+    return 1;
+  if (pid == 0)
+    {
+      signal (SIGPIPE, SIG_DFL);
+      unsetenv (REPLAY_ENV);
+      front_exec_node (force ? 6 : 5, argv);
+    }
+  return wait_code (pid);
+}
+
+/* create returns; run starts (and in the foreground waits and deletes), as run.ts. */
+static int
+after_ready (struct replay *rp, const char *root)
+{
+  struct front_call *c = rp->c;
+  struct front_why why = { { 0 } };
+  int ret, code;
+
+  if (strcmp (c->verb, "create") == 0)
+    return 0;
+  /* a signal as the process starts must reach it, not end us */
+  if (!c->detach)
+    forward_signals ((pid_t) rp->pid);
+  ret = front_start (c, &why);
+  if (ret < 0)
+    {
+      front_trace ("replay: start through node", why.text);
+      ret = node_verb (c, root, "start", 0);
+    }
+  if (ret != 0)
+    {
+      node_verb (c, root, "delete", 1);
+      return ret;
+    }
+  if (c->detach)
+    return 0;
+  code = wait_code (rp->shim);
+  c->force = 1;
+  why.text[0] = '\0';
+  if (front_delete (c, &why) < 0)
+    {
+      front_trace ("replay: delete through node", why.text);
+      ret = node_verb (c, root, "delete", 1);
+      if (ret != 0)
+        return ret;
+    }
+  return code;
+}
+
+/* ---- the entry ---- */
+
+int
+front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
+{
+  static char root[PATH_MAX];
+  const char *given_root = c->root;
+  char bundle[PATH_MAX], path[PATH_MAX + 64], key[17];
+  struct replay_rec *rec;
+  struct replay rp;
+  char *inputs, *config;
+  size_t inputs_len, config_len;
+  uint64_t h;
+  struct timespec now;
+  struct tm tm;
+  char stat_state;
+  int i, ret;
+
+  *inputs_hex = NULL;
+  for (i = 0; i < 3; i++)
+    if (fcntl (i, F_GETFD) < 0)
+      return front_fail (why, "replay: fd %d is not open", i);
+  /* the plan holds paths under the root as given: a relative one means
+   * another file from another cwd */
+  if (c->root[0] != '/')
+    return front_fail (why, "replay: relative --root");
+  if (resolve_path (c->root, root, sizeof root) < 0 || resolve_path (c->bundle, bundle, sizeof bundle) < 0)
+    return front_fail (why, "replay: path too long");
+  if (strchr (root, '\n') || strchr (bundle, '\n') || (c->pid_file && strchr (c->pid_file, '\n')))
+    return front_fail (why, "replay: a path with a newline");
+  c->root = root;
+  if ((size_t) snprintf (c->dir, sizeof c->dir, "%s/%s", root, c->id) >= sizeof c->dir - 64)
+    return front_fail (why, "replay: path too long");
+
+  ret = replay_inputs (c, bundle, &inputs, &inputs_len, why);
+  if (ret < 0)
+    return ret;
+  snprintf (path, sizeof path, "%s/config.json", bundle);
+  ret = read_file (path, &config, &config_len, REPLAY_MAX_SIZE);
+  if (ret < 0)
+    return front_fail (why, "replay: read \"%s\": %s", path, strerror (-ret));
+  h = fnv1a (fnv1a (0xcbf29ce484222325ULL, inputs, inputs_len), config, config_len);
+  snprintf (key, sizeof key, "%016llx", (unsigned long long) h);
+
+  /* from here a failure to use the record is a miss: Node records */
+  *inputs_hex = hex_encode (inputs, inputs_len);
+  if (*inputs_hex == NULL)
+    return front_fail (why, "replay: out of memory");
+  rec = calloc (1, sizeof *rec);
+  if (rec == NULL)
+    return front_fail (why, "replay: out of memory");
+  snprintf (path, sizeof path, "%s/" REPLAY_DIR "/%s", root, key);
+  ret = read_file (path, &rec->buf, &rec->len, REPLAY_MAX_SIZE);
+  if (ret < 0)
+    return front_fail (why, "replay miss: %s: %s", key, strerror (-ret));
+  ret = parse_record (rec, why);
+  if (ret < 0)
+    return ret;
+  if (rec->tags[RP_INPUTS].len != inputs_len || memcmp (rec->tags[RP_INPUTS].val, inputs, inputs_len) != 0
+      || rec->tags[RP_CONFIG].len != config_len || memcmp (rec->tags[RP_CONFIG].val, config, config_len) != 0)
+    return front_fail (why, "replay miss: %s is about other inputs", key);
+  free (*inputs_hex);
+  *inputs_hex = NULL;
+
+  memset (&rp, 0, sizeof rp);
+  rp.c = c;
+  rp.rec = rec;
+  rp.lock = -1;
+  rp.ctl = -1;
+  clock_gettime (CLOCK_REALTIME, &now);
+  gmtime_r (&now.tv_sec, &tm);
+  snprintf (rp.created, sizeof rp.created, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec);
+  {
+    unsigned long long st;
+    if (front_read_proc_stat (getpid (), &stat_state, &st) < 0)
+      return front_fail (why, "replay: read /proc/self/stat");
+    snprintf (rp.self_pid, sizeof rp.self_pid, "%d", (int) getpid ());
+    snprintf (rp.self_start, sizeof rp.self_start, "%llu", st);
+  }
+
+  /* EPIPE, not death, when the shim is gone */
+  signal (SIGPIPE, SIG_IGN);
+  ret = replay_steps (&rp, why);
+  if (ret < 0)
+    {
+      struct front_why step = *why;
+      undo (&rp);
+      return front_fail (why, "replay undone: %s", step.text);
+    }
+  close (rp.lock);
+  rp.lock = -1;
+  signal (SIGPIPE, SIG_DFL);
+  front_trace ("replay", key);
+  return after_ready (&rp, given_root);
+}
