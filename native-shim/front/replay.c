@@ -185,6 +185,17 @@ write_atomic (const char *file, const void *data, size_t len, struct front_why *
 
 /* ---- the inputs and the key ---- */
 
+/* front_find_top, once */
+static const char *
+top_dir (void)
+{
+  static char top[PATH_MAX];
+  static int state; /* 0 unknown, 1 found, -1 not */
+  if (state == 0)
+    state = front_find_top (top, sizeof top) == 0 ? 1 : -1;
+  return state > 0 ? top : NULL;
+}
+
 /* "<st_dev>:<st_ino>:<st_size>:<mtime sec>.<mtime nsec>" of path (stat follows links). */
 static int
 stat_line (FILE *f, const char *name, const char *path, struct front_why *why)
@@ -201,13 +212,14 @@ stat_line (FILE *f, const char *name, const char *path, struct front_why *why)
 static int
 replay_inputs (const struct front_call *c, const char *bundle, char **out, size_t *len, struct front_why *why)
 {
-  char top[PATH_MAX], path[PATH_MAX + 64];
+  const char *top = top_dir ();
+  char path[PATH_MAX + 64];
   char *cg = NULL;
   size_t cglen, i;
   int ret;
   FILE *f;
 
-  if (front_find_top (top, sizeof top) < 0)
+  if (top == NULL)
     return front_fail (why, "replay: no dist/tsrun.js found");
   ret = read_file ("/proc/self/cgroup", &cg, &cglen, 1 << 20);
   if (ret < 0)
@@ -551,6 +563,11 @@ mkdir_p (const char *dir, mode_t mode)
 {
   char buf[PATH_MAX];
   char *p;
+  /* the root usually exists: one syscall */
+  if (mkdir (dir, mode) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return -1;
   snprintf (buf, sizeof buf, "%s", dir);
   for (p = buf + 1; *p; p++)
     if (*p == '/')
@@ -650,11 +667,12 @@ cgroup_op (struct replay *rp, const struct cg_op *op, struct front_why *why)
 static int
 spawn_shim (struct replay *rp, struct front_why *why)
 {
-  char top[PATH_MAX], shim[PATH_MAX + 64];
+  const char *top = top_dir ();
+  char shim[PATH_MAX + 64];
   int sv[2];
   pid_t pid;
 
-  if (front_find_top (top, sizeof top) < 0)
+  if (top == NULL)
     return front_fail (why, "no dist/tsrun.js");
   snprintf (shim, sizeof shim, "%s/native-shim/build/tsrun-shim", top);
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -673,6 +691,8 @@ spawn_shim (struct replay *rp, struct front_why *why)
       /* dup2 onto itself would keep FD_CLOEXEC */
       if (sv[1] == 3 ? fcntl (3, F_SETFD, 0) < 0 : dup2 (sv[1], 3) < 0)
         _exit (127);
+      /* nor any fd our caller left open without FD_CLOEXEC: 0-2 and 3 only */
+      close_range (4, ~0U, 0);
       execve (shim, argv, envp);
       _exit (127);
     }
