@@ -17,6 +17,46 @@ export function setWriteHook(h: ((file: string, value: string) => void) | undefi
   writeHook = h;
 }
 
+/**
+ * What setupCgroup did, as operations a replay record repeats
+ * (native-shim/include/replay.h, CGOP_*): every mkdir (made or found), the
+ * v1 cpuset inheritance, every write.
+ */
+export type CgroupOp =
+  | { op: 'mkdir'; path: string }
+  | { op: 'inherit'; path: string; parent: string }
+  | { op: 'write'; path: string; value: string };
+
+interface Recording {
+  ops: CgroupOp[];
+  /** inside an operation recorded as a whole (inherit): its writes are part of it */
+  paused: boolean;
+}
+let recording: Recording | undefined;
+
+/** Runs f with every mkdir and write of this module appended to ops (when ops is given). */
+export function recordOps<T>(ops: CgroupOp[] | undefined, f: () => T): T {
+  if (!ops) return f();
+  recording = { ops, paused: false };
+  try {
+    return f();
+  } finally {
+    recording = undefined;
+  }
+}
+
+/** Records op as one operation: the writes f makes are part of it. */
+export function recordAs(op: CgroupOp, f: () => void): void {
+  if (!recording) return f();
+  recording.ops.push(op);
+  recording.paused = true;
+  try {
+    f();
+  } finally {
+    if (recording) recording.paused = false;
+  }
+}
+
 export function isProtected(p: string): boolean {
   const r = path.resolve(p);
   return PROTECTED.some((x) => r === x || r.startsWith(x + '/'));
@@ -79,6 +119,7 @@ export function writeFile(file: string, value: string, opts: { allowRoot?: boole
     throw new TsrunError(`cgroup: refusing to write "${file}": it belongs to a root cgroup`);
   }
   writeHook?.(file, value);
+  if (recording && !recording.paused) recording.ops.push({ op: 'write', path: file, value });
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
@@ -131,6 +172,7 @@ export function exists(p: string): boolean {
 /** mkdir one level; returns true if created, false if it already existed. */
 export function mkdir(dir: string): boolean {
   guard(dir, 'create');
+  recording?.ops.push({ op: 'mkdir', path: dir });
   try {
     fs.mkdirSync(dir);
     return true;

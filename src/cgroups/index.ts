@@ -5,11 +5,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Device, Resources } from '../spec/types';
 import { ConfigError, SystemError, TsrunError, UnsupportedError, withCleanupErrors } from '../errors';
-import { childDirs, codeOf, exists, isProtected, isRootCgroup, mkdir, readFile, readKeyValues, reason, rmdir, sleepMs, writeFile } from './fs';
+import { childDirs, codeOf, exists, isProtected, isRootCgroup, mkdir, readFile, readKeyValues, reason, recordAs, recordOps, rmdir, sleepMs, writeFile, type CgroupOp } from './fs';
 import { applyUnified, applyV1, applyV2, v2Controllers } from './resources';
 import { deviceFilter, effectiveRules, encode, v1Writes } from './devices';
 import { collectStats } from './stats';
 
+export type { CgroupOp };
 export type CgroupMode = 'v1' | 'v2' | 'hybrid';
 export interface CgroupRecord {
   mode: CgroupMode;
@@ -29,6 +30,13 @@ export interface SetupOptions {
   skipDevices?: boolean;
   /** Called with the record before any directory is made (to persist it, or to refuse it by throwing). */
   onPlanned?: (rec: CgroupRecord) => void;
+  /**
+   * Filled with what setupCgroup does, for a replay record (src/runtime/replay.ts).
+   * Not on a pure cgroup v2 host (the record cannot hold its controller
+   * delegation and device filter): there it stays empty, and the caller must
+   * not make a record.
+   */
+  record?: CgroupOp[];
 }
 
 const DEFAULT_ROOT = '/sys/fs/cgroup';
@@ -184,12 +192,14 @@ function removeEmptyParents(dir: string): void {
 
 /** v1 cpuset: a new cgroup starts with empty cpus/mems; copy them from the parent. */
 function cpusetInherit(parent: string, dir: string): void {
-  for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-    const cur = readFile(path.join(dir, f));
-    if (cur === undefined || cur !== '') continue;
-    const v = readFile(path.join(parent, f));
-    if (v) writeFile(path.join(dir, f), v);
-  }
+  recordAs({ op: 'inherit', path: dir, parent }, () => {
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      const cur = readFile(path.join(dir, f));
+      if (cur === undefined || cur !== '') continue;
+      const v = readFile(path.join(parent, f));
+      if (v) writeFile(path.join(dir, f), v);
+    }
+  });
 }
 
 /** v2: enable in parent's cgroup.subtree_control every controller it has (best effort, never in the root). */
@@ -285,17 +295,20 @@ export function setupCgroup(o: SetupOptions): CgroupRecord {
   const rec: CgroupRecord = { mode, paths };
   o.onPlanned?.(rec);
   const created: string[] = [];
+  const ops = mode === 'v2' ? undefined : o.record;
   try {
-    for (const [hr, ctrls] of hierRoots) {
-      const isCpuset = ctrls.includes('cpuset');
-      const isV2 = ctrls.includes('unified');
-      mkdirs(hr, cgPath, created, (parent, dir) => {
-        if (isCpuset && mode !== 'v2') cpusetInherit(parent, dir);
-        if (isV2 && mode === 'v2') enableControllers(parent);
-      });
-    }
-    if (o.resources) applyResources(rec, o.resources);
-    if (!o.skipDevices) applyDevices(rec, o.resources, o.devices);
+    recordOps(ops, () => {
+      for (const [hr, ctrls] of hierRoots) {
+        const isCpuset = ctrls.includes('cpuset');
+        const isV2 = ctrls.includes('unified');
+        mkdirs(hr, cgPath, created, (parent, dir) => {
+          if (isCpuset && mode !== 'v2') cpusetInherit(parent, dir);
+          if (isV2 && mode === 'v2') enableControllers(parent);
+        });
+      }
+      if (o.resources) applyResources(rec, o.resources);
+      if (!o.skipDevices) applyDevices(rec, o.resources, o.devices);
+    });
   } catch (err) {
     const cleanup: unknown[] = [];
     for (const d of created.reverse()) {

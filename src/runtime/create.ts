@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import type * as net from 'net';
 import * as path from 'path';
-import { cgroupPids, destroyCgroup, isFrozen, procsFiles, setupCgroup, thaw } from '../cgroups';
+import { cgroupPids, destroyCgroup, isFrozen, procsFiles, setupCgroup, thaw, type CgroupOp } from '../cgroups';
 import { SystemError, TsrunError, withCleanupErrors } from '../errors';
 import { runShim, shimFds, type ShimRun } from '../shim/client';
 import { lowerSpec } from '../shim/lower';
@@ -20,6 +20,7 @@ import { connectConsole } from './console';
 import { shimPath } from './paths';
 import { isAlive, readProcStat, waitForExit } from './proc';
 import { ociState, rfc3339Now, type ContainerRecord } from './record';
+import { notReplayable, takeReplayInputs, writeReplay } from './replay';
 import { prepareRootfs, releaseRootfs } from './rootfs';
 import { StateStore, writeFileAtomic } from './store';
 
@@ -56,8 +57,10 @@ export interface Created {
 export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Created> {
   const id = validateId(o.id);
   const bundle = path.resolve(o.bundle);
+  // the C front asked for a replay record of this create (src/runtime/replay.ts)
+  const replayInputs = takeReplayInputs();
   // validate the whole spec before any side effect
-  const { spec } = loadSpec(bundle, { override: o.override });
+  const { spec, text: configText } = loadSpec(bundle, { override: o.override });
   if (spec.process?.terminal && !o.consoleSocket && !o.makeConsole) {
     throw new TsrunError(
       'process.terminal is true but no --console-socket was given (run it in the foreground with "tsrun run", or pass --console-socket)',
@@ -92,8 +95,21 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
   let logFd: number | undefined;
   try {
     st.write(rec);
-    st.writeConfig(id, spec);
+    const configCopy = st.writeConfig(id, spec);
     crashPoint('state-written');
+    const replayable =
+      !!replayInputs &&
+      !notReplayable({
+        spec,
+        consoleSocket: o.consoleSocket,
+        preserveFds: o.preserveFds,
+        logFile: o.logFile,
+        override: o.override,
+        noPivot: o.noPivot,
+        noNewKeyring: o.noNewKeyring,
+        systemdCgroup: ctx.systemdCgroup,
+      });
+    const cgroupOps: CgroupOp[] | undefined = replayable ? [] : undefined;
 
     // every step records what it is about to make before making it, so that
     // delete --force after a crash anywhere finds it
@@ -108,6 +124,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       resources: spec.linux?.resources,
       devices: spec.linux?.devices,
       systemd: ctx.systemdCgroup,
+      record: cgroupOps,
       onPlanned: (planned) => {
         // another container's processes there (same id under another --root, or a shared
         // cgroupsPath): destroying it later would kill them; refuse it as runc does
@@ -193,6 +210,22 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     st.write(rec);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(rec.pid));
     lock.release();
+    if (replayInputs && cgroupOps && cg.mode !== 'v2') {
+      try {
+        writeReplay(ctx.root, {
+          inputs: replayInputs,
+          config: Buffer.from(configText, 'utf8'),
+          rec,
+          configCopy,
+          leaves: [...new Set(Object.values(cg.paths))],
+          ops: cgroupOps,
+          plan,
+        });
+      } catch (e) {
+        // the container is made; only the next create of it is slower
+        ctx.log.debug(`replay record not written: ${(e as Error).message}`);
+      }
+    }
     return { rec, shim };
   } catch (err) {
     consoleSocket?.destroy();

@@ -55,12 +55,35 @@ export function emptyParents(dir: string, isRoot: (d: string) => boolean): strin
   return out;
 }
 
+/** The front record in the parts replay.ts needs: its lines up to state-live (each ending in "\n"), and the state texts. */
+export interface FrontParts {
+  head: string;
+  liveHead: string;
+  liveTail: string;
+  stopped: string;
+}
+
 /**
  * The front record of a container, or undefined while the record is not
  * complete (no pid yet, or create still running): the front then has nothing
  * to go on and runs the TypeScript CLI.
  */
 export function frontRecord(rec: ContainerRecord, o: FrontOptions = {}): string | undefined {
+  const p = frontRecordParts(rec, o);
+  if (!p) return undefined;
+  const len = (s: string) => Buffer.byteLength(s);
+  return (
+    p.head +
+    `state-live ${len(p.liveHead)} ${len(p.liveTail)}\n` +
+    p.liveHead +
+    p.liveTail +
+    `\nstate-stopped ${len(p.stopped)}\n` +
+    p.stopped +
+    '\nend\n'
+  );
+}
+
+export function frontRecordParts(rec: ContainerRecord, o: FrontOptions = {}): FrontParts | undefined {
   if (!rec.pid || !rec.pidStartTime || rec.creator) return undefined;
   const isRoot = o.isRoot ?? isRootCgroup;
   const cg = rec.cgroup;
@@ -90,16 +113,10 @@ export function frontRecord(rec: ContainerRecord, o: FrontOptions = {}): string 
   const key = '\n  "status": "';
   const at = live.indexOf(key);
   if (at < 0) return undefined;
-  const head = Buffer.from(live.slice(0, at + key.length));
-  const tail = Buffer.from(live.slice(at + key.length + 'created'.length));
-  const stopped = Buffer.from(stateText(rec, 'stopped'));
-  return (
-    lines.join('\n') +
-    `\nstate-live ${head.length} ${tail.length}\n` +
-    head.toString() +
-    tail.toString() +
-    `\nstate-stopped ${stopped.length}\n` +
-    stopped.toString() +
-    '\nend\n'
-  );
+  return {
+    head: lines.join('\n') + '\n',
+    liveHead: live.slice(0, at + key.length),
+    liveTail: live.slice(at + key.length + 'created'.length),
+    stopped: stateText(rec, 'stopped'),
+  };
 }

@@ -120,8 +120,11 @@ export class StateStore {
     if (text !== undefined) writeFileAtomic(front, text);
   }
 
-  writeConfig(id: string, spec: Spec): void {
-    writeFileAtomic(path.join(this.dir(id), 'config.json'), JSON.stringify(spec));
+  /** Writes <dir>/config.json; returns what it wrote. */
+  writeConfig(id: string, spec: Spec): string {
+    const text = JSON.stringify(spec);
+    writeFileAtomic(path.join(this.dir(id), 'config.json'), text);
+    return text;
   }
 
   readConfig(id: string): Spec {
@@ -138,7 +141,7 @@ export class StateStore {
     try {
       return fs
         .readdirSync(this.root, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.')) // .replay (ids start with a letter or digit)
         .map((e) => e.name)
         .sort();
     } catch {
@@ -148,7 +151,7 @@ export class StateStore {
 }
 
 /** Write via a temp file in the same directory and rename, so readers never see half a file. */
-export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     fs.writeFileSync(tmp, data, { mode });

@@ -34,7 +34,7 @@ export interface ValidateOptions {
 }
 
 /** Reads, parses and validates `<bundleDir>/config.json`. Throws ConfigError. */
-export function loadSpec(bundleDir: string, opts?: ValidateOptions): { spec: Spec; configPath: string } {
+export function loadSpec(bundleDir: string, opts?: ValidateOptions): { spec: Spec; configPath: string; text: string } {
   const configPath = path.join(bundleDir, FILE);
   let text: string;
   try {
@@ -58,7 +58,7 @@ export function loadSpec(bundleDir: string, opts?: ValidateOptions): { spec: Spe
     throw new ConfigError([`${FILE}: invalid JSON: ${describeJsonError(err as Error, text)}`]);
   }
   if (opts?.override && data && typeof data === 'object' && !Array.isArray(data)) opts.override(data as Spec);
-  return { spec: validateSpec(data, bundleDir, opts), configPath };
+  return { spec: validateSpec(data, bundleDir, opts), configPath, text };
 }
 
 /** JSON.parse's message, with the position also given as line and column. */

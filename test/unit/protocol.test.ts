@@ -60,3 +60,23 @@ test('frames are reassembled from arbitrary chunks', () => {
   assert.equal(tlvU64(readTlv(got[0].payload)[0].value), 1234n);
   assert.equal(r.pending, 0);
 });
+
+// The replay record (native-shim/include/replay.h) has a mirror too: src/runtime/replay.ts.
+test('every constant of replay.h has the same value in replay.ts, and nothing more', async () => {
+  const replay = await import('../../src/runtime/replay');
+  const text = fs.readFileSync(path.join(TOP, 'native-shim/include/replay.h'), 'utf8');
+  const c = new Map<string, number | string>();
+  for (const [, name, value] of text.matchAll(/^#define ([A-Z][A-Z0-9_]+) (0x[0-9a-fA-F]+|\d+|'.'|"[^"]*")/gm)) {
+    c.set(name, /^['"]/.test(value) ? value.slice(1, -1) : Number(value));
+  }
+  const ts = new Map<string, number | string>([
+    ['REPLAY_DIR', replay.REPLAY_DIR],
+    ['REPLAY_ENV', replay.REPLAY_ENV],
+  ]);
+  for (const [group, values] of Object.entries({ REPLAY: replay.REPLAY, RP: replay.RP, CGO: replay.CGO, CGOP: replay.CGOP, MARK: replay.MARK })) {
+    for (const [k, v] of Object.entries(values)) ts.set(`${group}_${k}`, v);
+  }
+  assert.ok(c.size > 25, 'the header parsed');
+  for (const [name, value] of c) assert.equal(ts.get(name), value, `${name} in replay.ts`);
+  for (const [name, value] of ts) assert.equal(c.get(name), value, `${name} in replay.h`);
+});
