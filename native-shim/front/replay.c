@@ -1068,8 +1068,9 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   if (ret < 0)
     {
       struct front_why step = *why;
+      int made = rp.made_dir || rp.n_made_cg > 0 || rp.shim > 0;
       undo (&rp);
-      return front_fail (why, "replay undone: %s", step.text);
+      return front_fail (why, "replay %s: %s", made ? "undone" : "not started", step.text);
     }
   close (rp.lock);
   rp.lock = -1;
