@@ -72,9 +72,9 @@ make -s -C "$top/native-shim" >/dev/null
 
 w=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
 cleanup() {
-  for r in tsrun runc; do
+  for r in tsrun tsrun-node runc; do
     for id in $(ls "$w/root-$r" 2>/dev/null); do
-      case $r in tsrun) "$top/bin/tsrun" --root "$w/root-$r" delete --force "$id" ;; runc) runc --root "$w/root-$r" delete --force "$id" ;; esac >/dev/null 2>&1 || true
+      case $r in tsrun*) "$top/bin/tsrun" --root "$w/root-$r" delete --force "$id" ;; runc) runc --root "$w/root-$r" delete --force "$id" ;; esac >/dev/null 2>&1 || true
     done
   done
   umount -l "$w"/data-*/* 2>/dev/null || true
@@ -141,6 +141,9 @@ $ts --root "$w/root-img" --data-dir "$w/data-big" run --bundle "$w/bigimg" b0 >/
 "${hf[@]}" -r 5 --warmup 1 --prepare "bash -c 'rm -rf $w/x; mkdir $w/x'" --export-json "$w/out/img.tar.json" "tar -xf $w/big.tar -C $w/x" >/dev/null
 
 scenarios tsrun "$top/bin/tsrun" "$w"
+# the same without replay records: what a create costs the first time tsrun
+# sees a container (podman and containerd write a new config.json for each)
+(export TSRUN_NO_REPLAY=1; scenarios tsrun-node "$top/bin/tsrun" "$w")
 scenarios runc runc "$w"
 unshare -m bash "$0" --inner crun crun "$w" || echo "bench: crun failed" >&2
 # `run` on a pure cgroup v2 hierarchy for tsrun and runc too (crun's `run` above is one)
@@ -165,21 +168,21 @@ def ms(v): return '-' if v is None else ('%.0f ms' % v if v >= 100 else '%.1f ms
 rows = [('run (`true`)', 'run'), ('create+start+wait+delete', 'cycle'),
         ('%s sequential runs (total)' % seq, 'seq'), ('%s runs, %s at a time (total)' % (seq, par), 'par'),
         ('state of a created container', 'state')]
-print('| scenario | tsrun | runc | crun | tsrun/runc |')
-print('|---|---:|---:|---:|---:|')
+def ratio(a, b): return '%.2f' % (a / b) if a and b else '-'
+print('| scenario | tsrun | tsrun, no replay | runc | crun | tsrun/runc | no replay/runc |')
+print('|---|---:|---:|---:|---:|---:|---:|')
 for label, key in rows:
-    t, r, c = med('tsrun.' + key), med('runc.' + key), med('crun.' + key)
-    ratio = '%.2f' % (t / r) if t and r else '-'
-    print('| %s | %s | %s | %s | %s |' % (label, ms(t), ms(r), ms(c), ratio))
+    t, n, r, c = med('tsrun.' + key), med('tsrun-node.' + key), med('runc.' + key), med('crun.' + key)
+    print('| %s | %s | %s | %s | %s | %s | %s |' % (label, ms(t), ms(n), ms(r), ms(c), ratio(t, r), ratio(n, r)))
 t, r, c = med('tsrun.v2run'), med('runc.v2run'), med('crun.run')
-print('| run (`true`) on pure cgroup v2 (private mount ns) | %s | %s | %s | %s |' % (ms(t), ms(r), ms(c), '%.2f' % (t / r) if t and r else '-'))
+print('| run (`true`) on pure cgroup v2 (private mount ns; no replay on v2) | %s | | %s | %s | %s | |' % (ms(t), ms(r), ms(c), ratio(t, r)))
 n = med('node')
-print('| `node -e 0` (reference for state) | %s | | | |' % ms(n))
+print('| `node -e 0` (reference for state) | %s | | | | | |' % ms(n))
 def mem(rt):
     v = txt(rt + '.mem').split()
     return ('%d KiB RSS / %d KiB PSS (%s proc)' % (int(v[0]), int(v[1]), v[2])) if len(v) == 3 else '-'
-print('| memory of a created container | %s | %s | %s | |' % (mem('tsrun'), mem('runc'), mem('crun')))
-print('| 512 KiB memory limit, `true` | %s | %s | %s | |' % (txt('tsrun.small'), txt('runc.small'), txt('crun.small')))
+print('| memory of a created container | %s | %s | %s | %s | | |' % (mem('tsrun'), mem('tsrun-node'), mem('runc'), mem('crun')))
+print('| 512 KiB memory limit, `true` | %s | %s | %s | %s | | |' % (txt('tsrun.small'), txt('tsrun-node.small'), txt('runc.small'), txt('crun.small')))
 print()
 print('| image layers (tsrun) | median |')
 print('|---|---:|')

@@ -60,7 +60,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
   // the C front asked for a replay record of this create (src/runtime/replay.ts)
   const replayInputs = takeReplayInputs();
   // validate the whole spec before any side effect
-  const { spec, text: configText } = loadSpec(bundle, { override: o.override });
+  const { spec, raw: configBytes } = loadSpec(bundle, { override: o.override });
   if (spec.process?.terminal && !o.consoleSocket && !o.makeConsole) {
     throw new TsrunError(
       'process.terminal is true but no --console-socket was given (run it in the foreground with "tsrun run", or pass --console-socket)',
@@ -214,7 +214,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       try {
         writeReplay(ctx.root, {
           inputs: replayInputs,
-          config: Buffer.from(configText, 'utf8'),
+          config: configBytes,
           rec,
           configCopy,
           leaves: [...new Set(Object.values(cg.paths))],

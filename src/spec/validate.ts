@@ -34,11 +34,11 @@ export interface ValidateOptions {
 }
 
 /** Reads, parses and validates `<bundleDir>/config.json`. Throws ConfigError. */
-export function loadSpec(bundleDir: string, opts?: ValidateOptions): { spec: Spec; configPath: string; text: string } {
+export function loadSpec(bundleDir: string, opts?: ValidateOptions): { spec: Spec; configPath: string; raw: Buffer } {
   const configPath = path.join(bundleDir, FILE);
-  let text: string;
+  let raw: Buffer;
   try {
-    text = fs.readFileSync(configPath, 'utf8');
+    raw = fs.readFileSync(configPath);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const reason =
@@ -51,6 +51,7 @@ export function loadSpec(bundleDir: string, opts?: ValidateOptions): { spec: Spe
             : e.message;
     throw new ConfigError([`${configPath}: ${reason}`]);
   }
+  const text = raw.toString('utf8');
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -58,7 +59,7 @@ export function loadSpec(bundleDir: string, opts?: ValidateOptions): { spec: Spe
     throw new ConfigError([`${FILE}: invalid JSON: ${describeJsonError(err as Error, text)}`]);
   }
   if (opts?.override && data && typeof data === 'object' && !Array.isArray(data)) opts.override(data as Spec);
-  return { spec: validateSpec(data, bundleDir, opts), configPath, text };
+  return { spec: validateSpec(data, bundleDir, opts), configPath, raw };
 }
 
 /** JSON.parse's message, with the position also given as line and column. */

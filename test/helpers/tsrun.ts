@@ -49,8 +49,9 @@ export class World {
     this.dataDir = path.join(this.dir, 'data');
   }
 
-  args(a: string[]): string[] {
-    return ['--root', this.root, '--data-dir', this.dataDir, ...a];
+  /** The global flags every call gets (dataDir false: --root only, the command line the C front replays). */
+  args(a: string[], o: { dataDir?: boolean } = {}): string[] {
+    return o.dataDir === false ? ['--root', this.root, ...a] : ['--root', this.root, '--data-dir', this.dataDir, ...a];
   }
 
   /**
@@ -58,13 +59,13 @@ export class World {
    * detached container inherits them (as from runc), and a pipe would keep
    * spawnSync waiting for as long as the container lives.
    */
-  tsrun(args: string[], opts: { input?: string; timeout?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Result {
+  tsrun(args: string[], opts: { input?: string; timeout?: number; cwd?: string; env?: NodeJS.ProcessEnv; dataDir?: boolean } = {}): Result {
     const out = path.join(this.dir, `.out-${process.pid}`);
     const err = path.join(this.dir, `.err-${process.pid}`);
     const o = fs.openSync(out, 'w+');
     const e = fs.openSync(err, 'w+');
     try {
-      const r = spawnSync(TSRUN, this.args(args), {
+      const r = spawnSync(TSRUN, this.args(args, opts), {
         encoding: 'utf8',
         input: opts.input ?? '',
         timeout: opts.timeout ?? 30000,
@@ -115,8 +116,8 @@ export class World {
   }
 
   /** Runs tsrun asynchronously (stdio captured). */
-  spawn(args: string[]) {
-    return spawn(TSRUN, this.args(args), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  spawn(args: string[], opts: { env?: NodeJS.ProcessEnv; dataDir?: boolean } = {}) {
+    return spawn(TSRUN, this.args(args, opts), { env: opts.env ? { ...env, ...opts.env } : env, stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
   state(id: string): { status: string; pid: number; [k: string]: unknown } {
@@ -172,7 +173,7 @@ export class World {
 
   cleanup(): void {
     for (const id of fs.existsSync(this.root) ? fs.readdirSync(this.root) : []) {
-      this.tsrun(['delete', '--force', id]);
+      if (!id.startsWith('.')) this.tsrun(['delete', '--force', id]); // .replay: records, not containers
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,0 +1,185 @@
+// Replay records (src/runtime/replay.ts writes them, native-shim/front/replay.c
+// replays them; native-shim/include/replay.h is the format): a `create` or
+// `run` that comes again with the same inputs is done by the C front without
+// Node, and must leave exactly what the Node path leaves.  Anything unusual
+// on the way undoes the replay and goes to Node.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { World, waitFor, type Result } from '../helpers/tsrun';
+import { alive, leftovers, uniqueId } from '../helpers/leftovers';
+
+const w = new World('tsrun-test-replay');
+after(() => w.cleanup());
+
+const TRACE = { TSRUN_FRONT_TRACE: '1' };
+/** The command line the front replays: --root only (World adds --data-dir otherwise). */
+const call = (args: string[], env: NodeJS.ProcessEnv = {}): Result => w.tsrun(args, { dataDir: false, env: { ...TRACE, ...env } });
+const replayed = (r: Result) => /^tsrun-front: replay\b/m.test(r.stderr);
+const viaNode = (r: Result) => /^tsrun-front: node\b/m.test(r.stderr);
+const records = () => (fs.existsSync(path.join(w.root, '.replay')) ? fs.readdirSync(path.join(w.root, '.replay')) : []);
+
+function plainBundle(name: string, args: string[], edit: (s: any) => void = () => {}): string {
+  return w.bundle((s) => {
+    s.process.args = args;
+    s.process.terminal = false;
+    edit(s);
+  }, name);
+}
+
+test('replay: the second run of a container is replayed: same output, same exit status, nothing left', () => {
+  const id = uniqueId('rp-run');
+  const b = plainBundle(id, ['sh', '-c', 'echo hello from $(hostname); exit 3']);
+  const first = call(['run', '--bundle', b, id]);
+  assert.equal(first.code, 3, first.stderr);
+  assert.ok(viaNode(first), `the first run goes to Node: ${first.stderr}`);
+  assert.match(first.stdout, /hello from/);
+  assert.equal(records().length, 1, 'Node wrote a record');
+  assert.deepEqual(leftovers(w, id), []);
+
+  const second = call(['run', '--bundle', b, id]);
+  assert.ok(replayed(second), `the second run is replayed: ${second.stderr}`);
+  assert.equal(second.code, 3, second.stderr);
+  assert.equal(second.stdout, first.stdout);
+  assert.deepEqual(leftovers(w, id), []);
+});
+
+/** A created container's state dir and cgroup files, with what differs between two creates (pid, times) taken out. */
+function snapshot(id: string) {
+  const dir = path.join(w.root, id);
+  const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
+  const { pid, pidStartTime, created } = state;
+  assert.ok(pid > 0 && pidStartTime > 0 && created, 'state.json has the pid, its start time and created');
+  assert.ok(!('creator' in state), 'the creator is gone once created');
+  const front = fs
+    .readFileSync(path.join(dir, 'front'), 'utf8')
+    .replace(`\npid ${pid}\n`, '\npid X\n')
+    .replace(`\nstart-time ${pidStartTime}\n`, '\nstart-time X\n')
+    .split(`"pid": ${pid},`)
+    .join('"pid": X,')
+    .split(created)
+    .join('CREATED')
+    .replace(/^state-(live|stopped) .*$/gm, 'state-$1 N');
+  const cgroups: Record<string, string> = {};
+  for (const d of new Set(Object.values(state.cgroup.paths) as string[])) {
+    for (const f of ['pids.max', 'memory.limit_in_bytes', 'cpu.shares', 'cpuset.cpus', 'cpuset.mems', 'devices.list', 'cgroup.procs']) {
+      const file = path.join(d, f);
+      if (fs.existsSync(file)) cgroups[file] = fs.readFileSync(file, 'utf8').split(String(pid)).join('X');
+    }
+  }
+  return {
+    files: fs.readdirSync(dir).sort(),
+    state: { ...state, pid: 'X', pidStartTime: 'X', created: 'X' },
+    config: fs.readFileSync(path.join(dir, 'config.json'), 'utf8'),
+    front,
+    cgroups,
+  };
+}
+
+test('replay: a replayed create leaves what the Node create left; state, start and delete work on it', async () => {
+  const id = uniqueId('rp-create');
+  const b = plainBundle(id, ['sleep', '100'], (s) => {
+    s.linux.resources = { ...(s.linux.resources ?? {}), pids: { limit: 50 }, memory: { limit: 64 * 1024 * 1024 }, cpu: { shares: 512 } };
+    s.annotations = { 'org.example.replay': 'yes' };
+  });
+  const pidFile = path.join(w.dir, `${id}.pid`);
+  const made: ReturnType<typeof snapshot>[] = [];
+  for (const round of [0, 1]) {
+    const r = call(['create', '--bundle', b, '--pid-file', pidFile, id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(round === 0 ? viaNode(r) : replayed(r), true, `round ${round}: ${r.stderr}`);
+    const snap = snapshot(id);
+    made.push(snap);
+    const state = w.state(id);
+    assert.equal(state.status, 'created');
+    assert.equal(fs.readFileSync(pidFile, 'utf8'), String(state.pid), '--pid-file');
+    assert.equal((state.annotations as Record<string, string>)['org.example.replay'], 'yes');
+    // the TypeScript CLI reads the replayed container as the front does
+    const viaTs = call(['state', id], { TSRUN_TEST_FORCE_NODE: '1' });
+    assert.ok(viaNode(viaTs), viaTs.stderr);
+    assert.deepEqual(JSON.parse(viaTs.stdout), state);
+    assert.equal(call(['start', id]).code, 0);
+    assert.equal(w.state(id).status, 'running');
+    assert.equal(call(['kill', id, 'KILL']).code, 0);
+    await waitFor(() => !alive(state.pid), 5000, 'the container to stop');
+    assert.equal(w.state(id).status, 'stopped');
+    const d = call(['delete', id]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(leftovers(w, id), []);
+  }
+  assert.deepEqual(made[1], made[0]);
+});
+
+test('replay: a changed config.json, TSRUN_NO_REPLAY or another flag goes to Node', () => {
+  const id = uniqueId('rp-miss');
+  const b = plainBundle(id, ['true']);
+  assert.equal(call(['run', '--bundle', b, id]).code, 0);
+  assert.ok(replayed(call(['run', '--bundle', b, id])));
+  const cfg = path.join(b, 'config.json');
+  const spec = JSON.parse(fs.readFileSync(cfg, 'utf8'));
+  spec.process.env.push('CHANGED=1');
+  fs.writeFileSync(cfg, JSON.stringify(spec));
+  const changed = call(['run', '--bundle', b, id]);
+  assert.equal(changed.code, 0);
+  assert.ok(viaNode(changed), `a new config is a miss: ${changed.stderr}`);
+  assert.ok(replayed(call(['run', '--bundle', b, id])), 'and then recorded');
+  const off = call(['run', '--bundle', b, id], { TSRUN_NO_REPLAY: '1' });
+  assert.equal(off.code, 0);
+  assert.ok(viaNode(off), off.stderr);
+  const flag = call(['run', '--bundle', b, '--no-new-keyring', id]);
+  assert.equal(flag.code, 0);
+  assert.ok(viaNode(flag), flag.stderr);
+  assert.deepEqual(leftovers(w, id), []);
+});
+
+test('replay: one that fails undoes what it made, and Node reports the error with nothing left', () => {
+  const id = uniqueId('rp-fail');
+  const src = path.join(w.dir, `${id}-src`);
+  fs.mkdirSync(src);
+  const b = plainBundle(id, ['true'], (s) => {
+    s.mounts.push({ destination: '/data', type: 'bind', source: src, options: ['rbind', 'ro'] });
+  });
+  assert.equal(call(['run', '--bundle', b, id]).code, 0);
+  fs.rmdirSync(src); // the same bytes of config.json, but the host changed
+  const r = call(['run', '--bundle', b, id]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /^tsrun-front: node: replay undone: shim/m, 'the replay started, then was undone');
+  assert.match(r.stderr, /^tsrun: .*\/data|^tsrun: .*rp-fail-.*-src/m, 'the error names the mount');
+  assert.deepEqual(leftovers(w, id), []);
+});
+
+test('replay: a cgroup of the container that exists already sends the create to Node', () => {
+  const id = uniqueId('rp-leaf');
+  const b = plainBundle(id, ['true']);
+  assert.equal(call(['run', '--bundle', b, id]).code, 0);
+  const leaf = `/sys/fs/cgroup/pids/tsrun/${id}`;
+  fs.mkdirSync(leaf, { recursive: true });
+  try {
+    const r = call(['run', '--bundle', b, id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^tsrun-front: node: replay undone: cgroup .* exists/m, 'Node decides about a cgroup that exists');
+  } finally {
+    if (fs.existsSync(leaf)) fs.rmdirSync(leaf);
+  }
+  assert.deepEqual(leftovers(w, id), []);
+});
+
+test('replay: a replayed run in the foreground forwards signals to the container', async () => {
+  const id = uniqueId('rp-sig');
+  const b = plainBundle(id, ['sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.05; done']);
+  const once = w.spawn(['run', '--bundle', b, id], { dataDir: false });
+  await waitFor(() => fs.existsSync(path.join(w.root, id, 'front')) && w.state(id).status === 'running', 10000, 'the first run');
+  once.kill('SIGTERM');
+  const first = await new Promise<number | null>((res) => once.once('exit', (c) => res(c)));
+  assert.equal(first, 7);
+  const again = w.spawn(['run', '--bundle', b, id], { dataDir: false, env: TRACE });
+  let err = '';
+  again.stderr.on('data', (c) => (err += c));
+  await waitFor(() => fs.existsSync(path.join(w.root, id, 'front')) && w.state(id).status === 'running', 10000, 'the replayed run');
+  again.kill('SIGTERM');
+  const code = await new Promise<number | null>((res) => again.once('exit', (c) => res(c)));
+  assert.ok(/^tsrun-front: replay\b/m.test(err), err);
+  assert.equal(code, 7, 'SIGTERM reached the container, whose status is the run\'s');
+  assert.deepEqual(leftovers(w, id), []);
+});
