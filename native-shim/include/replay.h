@@ -47,6 +47,7 @@
  *      says "already exists"), flock it (store.ts lockDir)
  *   2. state.json = RP_STATE_CLAIMED, config.json = RP_CONFIG_COPY (each via
  *      a temp file + rename, mode 0644)
+ *   2b. with RP_DATA_LOCK held shared, RP_DATA_OP in order (image layers)
  *   3. every RP_LEAF must not exist (else Node: it checks whether another
  *      container uses it); then RP_CGROUP_OP in order
  *   4. mkfifo <root>/<id>/exec.fifo, chmod 0622
@@ -83,6 +84,9 @@
 #define RP_FRONT_LIVE_HEAD 12   /* template (P C) */
 #define RP_FRONT_LIVE_TAIL 13   /* template (P C) */
 #define RP_FRONT_STOPPED 14     /* template (C) */
+/* image layers (tsrun.layers of tar files and directories; see DOPK_*) */
+#define RP_DATA_LOCK 15         /* string: <data dir>/store.lock, held with flock(LOCK_SH) while the RP_DATA_OPs run (prune takes it exclusively) */
+#define RP_DATA_OP 16           /* group DOP_* (repeat, in order) */
 
 /* ---- CGO_* (RP_CGROUP_OP) ---- */
 #define CGO_OP 1                /* u64 CGOP_* */
@@ -93,6 +97,20 @@
 #define CGOP_MKDIR 1    /* mkdir PATH 0777 (umask applies); EEXIST is fine.  What the replay made it removes again (deepest first) when it fails */
 #define CGOP_INHERIT 2  /* v1 cpuset: for cpuset.cpus and cpuset.mems of PATH, when empty, write PARENT's value (when not empty) */
 #define CGOP_WRITE 3    /* open PATH O_WRONLY|O_TRUNC (never O_CREAT), write VALUE in one write(2) */
+#define CGOP_ENABLE 4   /* cgroup v2, enableControllers(PATH) of cgroups/index.ts: unless PATH is a root cgroup (no cgroup.events), write "+c" for each controller of PATH/cgroup.controllers missing from PATH/cgroup.subtree_control, in one write, else one by one; errors ignored */
+#define CGOP_DEVICE_FILTER 5 /* cgroup v2: VALUE (struct bpf_insn[]) loaded as a BPF_PROG_TYPE_CGROUP_DEVICE program and attached to the cgroup dir PATH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI), as src/sys/bpf.ts setDeviceFilter does for a new cgroup */
+
+/* ---- DOP_* (RP_DATA_OP): the write layer, in the order rootfs.ts makes it ---- */
+#define DOP_OP 1                /* u64 DOPK_* */
+#define DOP_PATH 2              /* string */
+#define DOP_VALUE 3             /* bytes: DOPK_SAME "<st_dev>:<st_ino>:<st_size>:<mtime ns>"; DOPK_WRITE the contents */
+#define DOP_MODE 4              /* u64: DOPK_MKDIR */
+
+#define DOPK_SAME 1     /* stat(2) of PATH gives VALUE: a layer tar unchanged since the record (the layer index keys on the same facts) */
+#define DOPK_DIR 2      /* PATH is a directory: an unpacked layer, or a layer used in place */
+#define DOPK_ABSENT 3   /* PATH does not exist (else Node: a stale write layer, or another --root's); if the replay fails, PATH is removed with everything in it */
+#define DOPK_MKDIR 4    /* mkdir PATH MODE (umask applies); EEXIST is fine */
+#define DOPK_WRITE 5    /* PATH := VALUE (O_WRONLY|O_CREAT|O_TRUNC, 0666 & ~umask) */
 
 /* ---- markers in templates ---- */
 #define REPLAY_MARK 0x01

@@ -35,10 +35,14 @@ export const RP = {
   FRONT_LIVE_HEAD: 12,
   FRONT_LIVE_TAIL: 13,
   FRONT_STOPPED: 14,
+  DATA_LOCK: 15,
+  DATA_OP: 16,
 } as const;
 
 export const CGO = { OP: 1, PATH: 2, PARENT: 3, VALUE: 4 } as const;
-export const CGOP = { MKDIR: 1, INHERIT: 2, WRITE: 3 } as const;
+export const CGOP = { MKDIR: 1, INHERIT: 2, WRITE: 3, ENABLE: 4, DEVICE_FILTER: 5 } as const;
+export const DOP = { OP: 1, PATH: 2, VALUE: 3, MODE: 4 } as const;
+export const DOPK = { SAME: 1, DIR: 2, ABSENT: 3, MKDIR: 4, WRITE: 5 } as const;
 
 /** The markers' letters (after a 0x01 byte). */
 export const MARK = { PID: 'P', START_TIME: 'S', CREATED: 'C', CREATOR_PID: 'p', CREATOR_START_TIME: 's' } as const;

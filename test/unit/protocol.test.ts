@@ -73,7 +73,7 @@ test('every constant of replay.h has the same value in replay.ts, and nothing mo
     ['REPLAY_DIR', replay.REPLAY_DIR],
     ['REPLAY_ENV', replay.REPLAY_ENV],
   ]);
-  for (const [group, values] of Object.entries({ REPLAY: replay.REPLAY, RP: replay.RP, CGO: replay.CGO, CGOP: replay.CGOP, MARK: replay.MARK })) {
+  for (const [group, values] of Object.entries({ REPLAY: replay.REPLAY, RP: replay.RP, CGO: replay.CGO, CGOP: replay.CGOP, DOP: replay.DOP, DOPK: replay.DOPK, MARK: replay.MARK })) {
     for (const [k, v] of Object.entries(values)) ts.set(`${group}_${k}`, v);
   }
   assert.ok(c.size > 25, 'the header parsed');
