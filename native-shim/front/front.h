@@ -59,6 +59,8 @@ struct front_record
   size_t live_tail_len;
   const char *stopped;
   size_t stopped_len;
+  const char *write_layer;       /* NULL when none */
+  const char *write_layer_owner; /* set with write_layer */
 };
 
 /* Reads and parses <dir>/front (dirfd: the state dir, or -1 to open dir by path). */
@@ -93,7 +95,7 @@ struct front_call
   const char *bundle;   /* create/run: as given ("." by default) */
   const char *pid_file; /* create/run: NULL when none */
   int detach;           /* run -d */
-  int other_globals;    /* --data-dir, --log or --log-format was given */
+  const char *data_dir; /* create/run: --data-dir as given, NULL when none */
   char dir[4096];       /* <root>/<id> */
 };
 
@@ -109,6 +111,20 @@ int front_parse_signal (const char *s, int *sig);
 int front_read_proc_stat (long pid, char *state, unsigned long long *start_time);
 int front_lock_dir (const char *dir, int *fd_out, int *gone, struct front_why *why);
 int front_remove_state_dir (int dirfd, const char *dir, struct front_why *why);
+
+/* Small file helpers (replay.c, verbs.c). */
+/* all of buf to fd (EINTR retried); -1 with errno */
+int front_write_all (int fd, const void *buf, size_t n);
+/* A whole file, malloc'd and NUL-terminated; -errno on failure. */
+int front_read_file (const char *path, char **out, size_t *len_out, size_t max);
+/* path.resolve of Node: cwd-joined when relative, ".", ".." and repeated
+ * or trailing '/' removed; no symlink is resolved.  -1 when too long. */
+int front_resolve_path (const char *in, char *out, size_t size);
+/* Whether /proc/self/mountinfo has a mount at dir or under it: 1, 0; -1 unreadable. */
+int front_mounted_under (const char *dir);
+/* rm -r of path (absolute) without following a symlink and without leaving
+ * path's file system (another one under it fails); 0 also when path does not exist. */
+int front_remove_tree (const char *path, struct front_why *why);
 
 /* front.c: TSRUN_FRONT_TRACE */
 void front_trace (const char *what, const char *detail);

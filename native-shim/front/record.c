@@ -192,6 +192,17 @@ parse (struct front_record *rec, char *buf, size_t len, struct front_why *why)
           rec->ups[rec->n_ups++].dir = dir;
           continue;
         }
+      if ((v = value_of (line, "write-layer")) != NULL)
+        {
+          if (*v != '/' || rec->write_layer != NULL)
+            return front_fail (why, "front record: bad or repeated write-layer line");
+          rec->write_layer = v;
+          NEXT ();
+          if ((v = value_of (line, "write-layer-owner")) == NULL || *v != '/')
+            return front_fail (why, "front record: no write-layer-owner after write-layer");
+          rec->write_layer_owner = v;
+          continue;
+        }
       break;
     }
 

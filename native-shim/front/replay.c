@@ -33,6 +33,7 @@
 #define REPLAY_MAX_SIZE (16 << 20)
 #define REPLAY_MAX_OPS 1024
 #define FORWARD_WAIT_MS 10000
+#define DEFAULT_DATA_DIR "/var/lib/tsrun"
 
 /* ---- small helpers ---- */
 
@@ -44,8 +45,8 @@ sleep_ms (int ms)
     ;
 }
 
-static int
-write_all (int fd, const void *buf, size_t n)
+int
+front_write_all (int fd, const void *buf, size_t n)
 {
   const char *p = buf;
   while (n > 0)
@@ -61,9 +62,8 @@ write_all (int fd, const void *buf, size_t n)
   return 0;
 }
 
-/* A whole file, malloc'd and NUL-terminated; -errno on failure. */
-static int
-read_file (const char *path, char **out, size_t *len_out, size_t max)
+int
+front_read_file (const char *path, char **out, size_t *len_out, size_t max)
 {
   size_t len = 0, cap = 4096;
   char *buf = malloc (cap);
@@ -112,10 +112,8 @@ read_file (const char *path, char **out, size_t *len_out, size_t max)
   return 0;
 }
 
-/* path.resolve of Node: cwd-joined when relative, ".", ".." and repeated
- * or trailing '/' removed; no symlink is resolved. */
-static int
-resolve_path (const char *in, char *out, size_t size)
+int
+front_resolve_path (const char *in, char *out, size_t size)
 {
   char buf[PATH_MAX * 2];
   size_t len = 0;
@@ -167,7 +165,7 @@ write_atomic (const char *file, const void *data, size_t len, struct front_why *
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return front_fail (why, "open \"%s\": %s", tmp, strerror (errno));
-  if (write_all (fd, data, len) < 0)
+  if (front_write_all (fd, data, len) < 0)
     {
       int e = errno;
       close (fd);
@@ -221,7 +219,7 @@ replay_inputs (const struct front_call *c, const char *bundle, char **out, size_
 
   if (top == NULL)
     return front_fail (why, "replay: no dist/tsrun.js found");
-  ret = read_file ("/proc/self/cgroup", &cg, &cglen, 1 << 20);
+  ret = front_read_file ("/proc/self/cgroup", &cg, &cglen, 1 << 20);
   if (ret < 0)
     return front_fail (why, "replay: read /proc/self/cgroup: %s", strerror (-ret));
   for (i = 0; i < cglen; i++)
@@ -233,8 +231,8 @@ replay_inputs (const struct front_call *c, const char *bundle, char **out, size_
       free (cg);
       return front_fail (why, "replay: open_memstream: %s", strerror (errno));
     }
-  fprintf (f, "tsrun-replay %d\nverb %s\ndetach %d\nroot %s\nbundle %s\nid %s\n", REPLAY_VERSION, c->verb, c->detach,
-           c->root, bundle, c->id);
+  fprintf (f, "tsrun-replay %d\nverb %s\ndetach %d\nroot %s\ndata-dir %s\nbundle %s\nid %s\n", REPLAY_VERSION, c->verb,
+           c->detach, c->root, c->data_dir, bundle, c->id);
   ret = stat_line (f, "front", "/proc/self/exe", why);
   if (ret == 0)
     {
@@ -298,6 +296,14 @@ struct cg_op
   struct tlv value;
 };
 
+struct data_op
+{
+  int op;
+  char *path;
+  struct tlv value;
+  unsigned long long mode;
+};
+
 struct replay_rec
 {
   char *buf;
@@ -307,6 +313,9 @@ struct replay_rec
   int n_leaves;
   struct cg_op ops[REPLAY_MAX_OPS];
   int n_ops;
+  char *data_lock; /* RP_DATA_LOCK; NULL when none */
+  struct data_op dops[REPLAY_MAX_OPS];
+  int n_dops;
 };
 
 /* A template's markers are known letters; P and S only once the pid is. */
@@ -383,6 +392,44 @@ parse_op (const struct tlv *t, struct cg_op *op)
     }
 }
 
+static int
+parse_dop (const struct tlv *t, struct data_op *op)
+{
+  struct tlv_reader r;
+  struct tlv e;
+  int n, have_value = 0, have_mode = 0;
+  memset (op, 0, sizeof *op);
+  tlv_reader_init (&r, t->val, t->len);
+  while ((n = tlv_next (&r, &e)) > 0)
+    {
+      if (e.tag == DOP_OP && e.len == 8 && op->op == 0)
+        op->op = (int) tlv_u64 (&e);
+      else if (e.tag == DOP_PATH && op->path == NULL && (op->path = tlv_path (&e)) != NULL)
+        ;
+      else if (e.tag == DOP_VALUE && !have_value)
+        op->value = e, have_value = 1;
+      else if (e.tag == DOP_MODE && e.len == 8 && !have_mode)
+        op->mode = tlv_u64 (&e), have_mode = 1;
+      else
+        return -1;
+    }
+  if (n < 0 || op->path == NULL)
+    return -1;
+  switch (op->op)
+    {
+    case DOPK_SAME:
+    case DOPK_WRITE:
+      return have_value && !have_mode ? 0 : -1;
+    case DOPK_DIR:
+    case DOPK_ABSENT:
+      return !have_value && !have_mode ? 0 : -1;
+    case DOPK_MKDIR:
+      return !have_value && have_mode && op->mode <= 07777 ? 0 : -1;
+    default:
+      return -1;
+    }
+}
+
 /* Parse and check the whole record before anything is made: a record that is
  * not exactly what this front understands is a miss. */
 static int
@@ -407,6 +454,17 @@ parse_record (struct replay_rec *rec, struct front_why *why)
             return front_fail (why, "replay miss: bad RP_CGROUP_OP");
           rec->n_ops++;
         }
+      else if (t.tag == RP_DATA_OP)
+        {
+          if (rec->n_dops == REPLAY_MAX_OPS || parse_dop (&t, &rec->dops[rec->n_dops]) < 0)
+            return front_fail (why, "replay miss: bad RP_DATA_OP");
+          rec->n_dops++;
+        }
+      else if (t.tag == RP_DATA_LOCK && rec->data_lock == NULL)
+        {
+          if ((rec->data_lock = tlv_path (&t)) == NULL)
+            return front_fail (why, "replay miss: bad RP_DATA_LOCK");
+        }
       else if (t.tag >= RP_VERSION && t.tag <= RP_FRONT_STOPPED && rec->tags[t.tag].val == NULL)
         rec->tags[t.tag] = t;
       else
@@ -414,6 +472,8 @@ parse_record (struct replay_rec *rec, struct front_why *why)
     }
   if (n < 0)
     return front_fail (why, "replay miss: malformed TLV");
+  if ((rec->n_dops > 0) != (rec->data_lock != NULL))
+    return front_fail (why, "replay miss: RP_DATA_OP without RP_DATA_LOCK, or the reverse");
   for (tag = RP_VERSION; tag <= RP_FRONT_STOPPED; tag++)
     if (tag != RP_LEAF && tag != RP_CGROUP_OP && rec->tags[tag].val == NULL)
       return front_fail (why, "replay miss: no tag %d", tag);
@@ -438,6 +498,8 @@ struct replay
   int made_dir;  /* <root>/<id> is ours to remove */
   const char *made_cg[REPLAY_MAX_OPS]; /* cgroup dirs mkdir created, in order */
   int n_made_cg;
+  const char *absent[REPLAY_MAX_OPS]; /* DOPK_ABSENT paths found absent: ours to remove */
+  int n_absent;
   pid_t shim;    /* 0 before the fork */
   int ctl;       /* our end of the control socket; -1 */
   long pid;      /* the container process; 0 before MSG_PID */
@@ -591,7 +653,7 @@ read_cg (const char *dir, const char *name, char *buf, size_t size)
   char *data, *s;
   int ret;
   snprintf (path, sizeof path, "%s/%s", dir, name);
-  ret = read_file (path, &data, &len, 1 << 20);
+  ret = front_read_file (path, &data, &len, 1 << 20);
   if (ret == -ENOENT || ret == -ENOTDIR)
     return 1;
   if (ret < 0)
@@ -661,6 +723,80 @@ cgroup_op (struct replay *rp, const struct cg_op *op, struct front_why *why)
     default:
       return cg_write (op->path, op->value.val, op->value.len, why);
     }
+}
+
+/* One DOPK_* operation (replay.h). */
+static int
+data_op (struct replay *rp, const struct data_op *op, struct front_why *why)
+{
+  struct stat st;
+  char value[128];
+  int fd, n;
+
+  switch (op->op)
+    {
+    case DOPK_SAME:
+      if (stat (op->path, &st) < 0)
+        return front_fail (why, "stat \"%s\": %s", op->path, strerror (errno));
+      /* "<dev>:<ino>:<size>:<mtime ns>" as Node's bigint stat */
+      n = snprintf (value, sizeof value, "%llu:%llu:%lld:%lld", (unsigned long long) st.st_dev,
+                    (unsigned long long) st.st_ino, (long long) st.st_size,
+                    (long long) st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+      if ((size_t) n != op->value.len || memcmp (value, op->value.val, (size_t) n) != 0)
+        return front_fail (why, "\"%s\" changed: %s, recorded %.*s", op->path, value, (int) op->value.len,
+                           (const char *) op->value.val);
+      return 0;
+    case DOPK_DIR:
+      if (stat (op->path, &st) < 0)
+        return front_fail (why, "stat \"%s\": %s", op->path, strerror (errno));
+      if (!S_ISDIR (st.st_mode))
+        return front_fail (why, "\"%s\" is not a directory", op->path);
+      return 0;
+    case DOPK_ABSENT:
+      if (lstat (op->path, &st) == 0 || errno != ENOENT)
+        return front_fail (why, "\"%s\" exists", op->path);
+      rp->absent[rp->n_absent++] = op->path;
+      return 0;
+    case DOPK_MKDIR:
+      if (mkdir (op->path, (mode_t) op->mode) < 0 && errno != EEXIST)
+        return front_fail (why, "mkdir \"%s\": %s", op->path, strerror (errno));
+      return 0;
+    default:
+      fd = open (op->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+      if (fd < 0)
+        return front_fail (why, "open \"%s\": %s", op->path, strerror (errno));
+      if (front_write_all (fd, op->value.val, op->value.len) < 0 || close (fd) < 0)
+        {
+          int e = errno;
+          close (fd);
+          return front_fail (why, "write \"%s\": %s", op->path, strerror (e));
+        }
+      return 0;
+    }
+}
+
+/* 2b: the data ops with the store lock held shared (prune holds it exclusively). */
+static int
+data_ops (struct replay *rp, struct front_why *why)
+{
+  int fd, i, ret = 0;
+  if (rp->rec->n_dops == 0)
+    return 0;
+  /* making it is Node's job */
+  fd = open (rp->rec->data_lock, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return front_fail (why, "open \"%s\": %s", rp->rec->data_lock, strerror (errno));
+  while (flock (fd, LOCK_SH) < 0)
+    if (errno != EINTR)
+      {
+        int e = errno;
+        close (fd);
+        return front_fail (why, "flock \"%s\": %s", rp->rec->data_lock, strerror (e));
+      }
+  for (i = 0; i < rp->rec->n_dops && ret == 0; i++)
+    ret = data_op (rp, &rp->rec->dops[i], why);
+  close (fd);
+  return ret;
 }
 
 /* The shim with fds 0-2, the control socket as 3 and nothing else, as runShim. */
@@ -781,6 +917,10 @@ replay_steps (struct replay *rp, struct front_why *why)
   ret = write_atomic (path, rp->rec->tags[RP_CONFIG_COPY].val, rp->rec->tags[RP_CONFIG_COPY].len, why);
   if (ret < 0)
     return ret;
+  /* 2b */
+  ret = data_ops (rp, why);
+  if (ret < 0)
+    return ret;
   /* 3: a leaf that exists may be another container's: Node checks */
   for (i = 0; i < rp->rec->n_leaves; i++)
     {
@@ -812,7 +952,7 @@ replay_steps (struct replay *rp, struct front_why *why)
     {
       char file[PATH_MAX], pid[24];
       int n = snprintf (pid, sizeof pid, "%ld", rp->pid);
-      if (resolve_path (c->pid_file, file, sizeof file) < 0)
+      if (front_resolve_path (c->pid_file, file, sizeof file) < 0)
         return front_fail (why, "--pid-file \"%s\": path too long", c->pid_file);
       ret = write_atomic (file, pid, (size_t) n, why);
       if (ret < 0)
@@ -855,6 +995,11 @@ undo (struct replay *rp)
   for (i = rp->n_made_cg - 1; i >= 0; i--)
     for (waited = 0; rmdir (rp->made_cg[i]) < 0 && errno == EBUSY && waited < 1000; waited += 10)
       sleep_ms (10);
+  /* the write layer (releaseRootfs): its overlay was in the container's
+   * mount namespace only; a mount here on the host is not ours to undo */
+  for (i = 0; i < rp->n_absent; i++)
+    if (front_mounted_under (rp->absent[i]) == 0)
+      front_remove_tree (rp->absent[i], &ignored);
   if (rp->made_dir && rp->lock >= 0)
     front_remove_state_dir (rp->lock, rp->c->dir, &ignored);
   else if (rp->made_dir)
@@ -989,7 +1134,7 @@ rfc3339 (const struct timespec *ts, char *out, size_t size)
 int
 front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
 {
-  static char root[PATH_MAX];
+  static char root[PATH_MAX], data_dir[PATH_MAX];
   const char *given_root = c->root;
   char bundle[PATH_MAX], path[PATH_MAX + 64], key[17];
   struct replay_rec *rec;
@@ -1009,11 +1154,13 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
    * another file from another cwd */
   if (c->root[0] != '/')
     return front_fail (why, "replay: relative --root");
-  if (resolve_path (c->root, root, sizeof root) < 0 || resolve_path (c->bundle, bundle, sizeof bundle) < 0)
+  if (front_resolve_path (c->root, root, sizeof root) < 0 || front_resolve_path (c->bundle, bundle, sizeof bundle) < 0
+      || front_resolve_path (c->data_dir ? c->data_dir : DEFAULT_DATA_DIR, data_dir, sizeof data_dir) < 0)
     return front_fail (why, "replay: path too long");
-  if (strchr (root, '\n') || strchr (bundle, '\n') || (c->pid_file && strchr (c->pid_file, '\n')))
+  if (strchr (root, '\n') || strchr (bundle, '\n') || strchr (data_dir, '\n') || (c->pid_file && strchr (c->pid_file, '\n')))
     return front_fail (why, "replay: a path with a newline");
   c->root = root;
+  c->data_dir = data_dir;
   if ((size_t) snprintf (c->dir, sizeof c->dir, "%s/%s", root, c->id) >= sizeof c->dir - 64)
     return front_fail (why, "replay: path too long");
 
@@ -1021,7 +1168,7 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   if (ret < 0)
     return ret;
   snprintf (path, sizeof path, "%s/config.json", bundle);
-  ret = read_file (path, &config, &config_len, REPLAY_MAX_SIZE);
+  ret = front_read_file (path, &config, &config_len, REPLAY_MAX_SIZE);
   if (ret < 0)
     return front_fail (why, "replay: read \"%s\": %s", path, strerror (-ret));
   h = fnv1a (fnv1a (0xcbf29ce484222325ULL, inputs, inputs_len), config, config_len);
@@ -1035,7 +1182,7 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   if (rec == NULL)
     return front_fail (why, "replay: out of memory");
   snprintf (path, sizeof path, "%s/" REPLAY_DIR "/%s", root, key);
-  ret = read_file (path, &rec->buf, &rec->len, REPLAY_MAX_SIZE);
+  ret = front_read_file (path, &rec->buf, &rec->len, REPLAY_MAX_SIZE);
   if (ret < 0)
     return front_fail (why, "replay miss: %s: %s", key, strerror (-ret));
   ret = parse_record (rec, why);
@@ -1068,7 +1215,7 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   if (ret < 0)
     {
       struct front_why step = *why;
-      int made = rp.made_dir || rp.n_made_cg > 0 || rp.shim > 0;
+      int made = rp.made_dir || rp.n_made_cg > 0 || rp.shim > 0 || rp.n_absent > 0;
       undo (&rp);
       return front_fail (why, "replay %s: %s", made ? "undone" : "not started", step.text);
     }

@@ -225,22 +225,6 @@ open_container (struct front_call *c, int *lock, int *gone, struct front_record 
   return ret;
 }
 
-static int
-write_all (int fd, const char *p, size_t n)
-{
-  while (n > 0)
-    {
-      ssize_t w = write (fd, p, n);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return -1;
-      p += w;
-      n -= (size_t) w;
-    }
-  return 0;
-}
-
 int
 front_state (struct front_call *c, struct front_why *why)
 {
@@ -256,7 +240,7 @@ front_state (struct front_call *c, struct front_why *why)
       const char *name = front_status_name (status);
       size_t nlen = strlen (name);
       if (status == STATUS_STOPPED)
-        ret = write_all (1, rec.stopped, rec.stopped_len);
+        ret = front_write_all (1, rec.stopped, rec.stopped_len);
       else
         {
           size_t len = rec.live_head_len + nlen + rec.live_tail_len;
@@ -268,7 +252,7 @@ front_state (struct front_call *c, struct front_why *why)
               memcpy (out, rec.live_head, rec.live_head_len);
               memcpy (out + rec.live_head_len, name, nlen);
               memcpy (out + rec.live_head_len + nlen, rec.live_tail, rec.live_tail_len);
-              ret = write_all (1, out, len);
+              ret = front_write_all (1, out, len);
               free (out);
             }
         }
@@ -570,12 +554,184 @@ front_remove_state_dir (int dirfd, const char *dir, struct front_why *why)
   return 0;
 }
 
+/* A mountinfo path field with its octal escapes (\040 ...) undone, in place. */
+static void
+unescape_octal (char *s)
+{
+  char *o = s;
+  for (; *s; s++)
+    {
+      if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7')
+        {
+          *o++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+          s += 3;
+        }
+      else
+        *o++ = *s;
+    }
+  *o = '\0';
+}
+
+int
+front_mounted_under (const char *dir)
+{
+  size_t dlen = strlen (dir), len;
+  char *buf, *line, *save = NULL;
+  int ret = front_read_file ("/proc/self/mountinfo", &buf, &len, 16 << 20), found = 0;
+  if (ret < 0)
+    return -1;
+  for (line = strtok_r (buf, "\n", &save); line != NULL && !found; line = strtok_r (NULL, "\n", &save))
+    {
+      /* id parent major:minor root MOUNT-POINT ... */
+      char *f = line, *end;
+      int i;
+      for (i = 0; i < 4 && f != NULL; i++)
+        if ((f = strchr (f, ' ')) != NULL)
+          f++;
+      if (f == NULL)
+        continue;
+      if ((end = strchr (f, ' ')) != NULL)
+        *end = '\0';
+      unescape_octal (f);
+      found = strncmp (f, dir, dlen) == 0 && (f[dlen] == '\0' || f[dlen] == '/');
+    }
+  free (buf);
+  return found;
+}
+
+#define REMOVE_MAX_DEPTH 256
+
+/* rm -r of name in dirfd, not leaving the file system dev. */
+static int
+remove_at (int dirfd, const char *name, const char *top, dev_t dev, int depth, struct front_why *why)
+{
+  struct stat st, dst;
+  struct dirent *e;
+  DIR *d;
+  int fd, pass;
+
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : front_fail (why, "lstat \"%s\" (under \"%s\"): %s", name, top, strerror (errno));
+  if (!S_ISDIR (st.st_mode))
+    {
+      if (unlinkat (dirfd, name, 0) < 0 && errno != ENOENT)
+        return front_fail (why, "unlink \"%s\" (under \"%s\"): %s", name, top, strerror (errno));
+      return 0;
+    }
+  if (st.st_dev != dev)
+    return front_fail (why, "\"%s\" (under \"%s\") is on another file system", name, top);
+  /* most dirs of a write layer are empty (merged, work/work, often upper) */
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+    return 0;
+  if (errno != ENOTEMPTY && errno != EEXIST)
+    return front_fail (why, "rmdir \"%s\" (under \"%s\"): %s", name, top, strerror (errno));
+  if (depth >= REMOVE_MAX_DEPTH)
+    return front_fail (why, "\"%s\": deeper than %d", top, REMOVE_MAX_DEPTH);
+  fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return front_fail (why, "open \"%s\" (under \"%s\"): %s", name, top, strerror (errno));
+  /* the dir we looked at, not one put in its place since */
+  if (fstat (fd, &dst) < 0 || dst.st_dev != st.st_dev || dst.st_ino != st.st_ino)
+    {
+      close (fd);
+      return front_fail (why, "\"%s\" (under \"%s\") changed while being removed", name, top);
+    }
+  d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return front_fail (why, "fdopendir \"%s\": %s", name, strerror (errno));
+    }
+  /* entries removed while reading may hide others from readdir: read again until empty */
+  for (pass = 0;; pass++)
+    {
+      while ((e = readdir (d)) != NULL)
+        {
+          int ret;
+          if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
+            continue;
+          ret = remove_at (fd, e->d_name, top, dev, depth + 1, why);
+          if (ret < 0)
+            {
+              closedir (d);
+              return ret;
+            }
+        }
+      if (unlinkat (dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+        break;
+      if ((errno != ENOTEMPTY && errno != EEXIST) || pass == 2)
+        {
+          int err = errno;
+          closedir (d);
+          return front_fail (why, "rmdir \"%s\" (under \"%s\"): %s", name, top, strerror (err));
+        }
+      rewinddir (d);
+    }
+  closedir (d);
+  return 0;
+}
+
+int
+front_remove_tree (const char *path, struct front_why *why)
+{
+  struct stat st;
+  if (lstat (path, &st) < 0)
+    return errno == ENOENT ? 0 : front_fail (why, "lstat \"%s\": %s", path, strerror (errno));
+  return remove_at (AT_FDCWD, path, path, st.st_dev, 0, why);
+}
+
+/*
+ * releaseRootfs of rootfs.ts, checked: *remove is set when the write layer
+ * exists and is this --root's, with nothing mounted under it; 0 with
+ * *remove unset when there is none; < 0 (Node decides) otherwise.
+ */
+static int
+check_write_layer (const struct front_call *c, const struct front_record *rec, int *remove, struct front_why *why)
+{
+  char root[4096], *owner;
+  size_t len, olen = strlen (rec->write_layer_owner);
+  struct stat st;
+  int ret;
+
+  *remove = 0;
+  if (lstat (rec->write_layer, &st) < 0)
+    {
+      if (errno == ENOENT)
+        return 0;
+      return front_fail (why, "lstat \"%s\": %s", rec->write_layer, strerror (errno));
+    }
+  if (!S_ISDIR (st.st_mode))
+    return front_fail (why, "delete: write layer \"%s\" is not a directory", rec->write_layer);
+  if (front_resolve_path (c->root, root, sizeof root) < 0 || strcmp (root, rec->write_layer_owner) != 0)
+    return front_fail (why, "delete: --root \"%s\" is not the write layer's owner \"%s\"", c->root,
+                       rec->write_layer_owner);
+  {
+    char path[4200];
+    snprintf (path, sizeof path, "%s/owner", rec->write_layer);
+    ret = front_read_file (path, &owner, &len, 1 << 20);
+    if (ret < 0)
+      return front_fail (why, "delete: read \"%s\": %s", path, strerror (-ret));
+  }
+  /* JSON.stringify({root, layers}) of rootfs.ts; the record's root needs no escape */
+  ret = len > 9 + olen + 2 && strncmp (owner, "{\"root\":\"", 9) == 0 && strncmp (owner + 9, rec->write_layer_owner, olen) == 0
+        && owner[9 + olen] == '"' && (owner[10 + olen] == ',' || owner[10 + olen] == '}');
+  free (owner);
+  if (!ret)
+    return front_fail (why, "delete: \"%s/owner\" does not name the root \"%s\"", rec->write_layer, rec->write_layer_owner);
+  ret = front_mounted_under (rec->write_layer);
+  if (ret != 0)
+    return front_fail (why, "delete: %s under \"%s\"", ret > 0 ? "a mount" : "mountinfo unreadable", rec->write_layer);
+  *remove = 1;
+  return 0;
+}
+
 /*
  * delete.ts of a stopped container whose record says delete may be fast
  * (and delete --force of one that does not exist: podman and containerd
  * call it after every container):
  * destroyContainer is then destroyCgroup (rmdir the container's cgroup dirs,
- * then their parents left empty) and st.remove.  Everything is checked
+ * then their parents left empty), releaseRootfs (rm -r of the write layer
+ * when this --root owns it) and st.remove.  Everything is checked
  * before the first rmdir; a race after it (a process joined the cgroup)
  * falls back to TypeScript, which redoes what is left (each step is
  * idempotent).
@@ -586,7 +742,7 @@ front_delete (struct front_call *c, struct front_why *why)
   struct front_record rec;
   enum front_status status;
   int exists[FRONT_MAX_DIRS] = { 0 };
-  int lock, ret, gone, i;
+  int lock, ret, gone, i, remove_layer = 0;
 
   ret = open_container (c, &lock, &gone, &rec, &status, why);
   /* delete --force of a container that does not exist: nothing to do, exit 0 */
@@ -624,6 +780,12 @@ front_delete (struct front_call *c, struct front_why *why)
         }
       exists[i] = 1;
     }
+  if (rec.write_layer)
+    {
+      ret = check_write_layer (c, &rec, &remove_layer, why);
+      if (ret < 0)
+        goto out;
+    }
   ret = state_dir_flat (lock, why);
   if (ret < 0)
     goto out;
@@ -646,6 +808,12 @@ front_delete (struct front_call *c, struct front_why *why)
           stopped[ch] = 1;
       }
   }
+  if (remove_layer)
+    {
+      ret = front_remove_tree (rec.write_layer, why);
+      if (ret < 0)
+        goto out;
+    }
   ret = front_remove_state_dir (lock, c->dir, why);
 out:
   free (rec.buf);

@@ -28,7 +28,9 @@
  * the front runs Node with TSRUN_REPLAY=<inputs as hex>; TypeScript stores
  * them verbatim when the container it made can be replayed
  * (replay.ts replayable()).  The front replays only when both the inputs
- * and the config.json bytes equal the record's.
+ * and the config.json bytes equal the record's.  They name, among others,
+ * the --root and the --data-dir (default /var/lib/tsrun), each resolved as
+ * Node's path.resolve does.
  *
  * Templates: bytes with markers, a 0x01 byte followed by one letter, that
  * the front replaces (JSON never holds a raw 0x01: JSON.stringify escapes it,
@@ -47,7 +49,11 @@
  *      says "already exists"), flock it (store.ts lockDir)
  *   2. state.json = RP_STATE_CLAIMED, config.json = RP_CONFIG_COPY (each via
  *      a temp file + rename, mode 0644)
- *   2b. with RP_DATA_LOCK held shared, RP_DATA_OP in order (image layers)
+ *   2b. with RP_DATA_LOCK held shared, RP_DATA_OP in order (image layers):
+ *      open(2) it O_RDONLY (it must exist: making it is Node's), flock
+ *      LOCK_SH, the ops, close.  An undo removes each DOPK_ABSENT path found
+ *      absent (rm -r, on its own file system, nothing followed), unless
+ *      /proc/self/mountinfo shows a mount at or under it
  *   3. every RP_LEAF must not exist (else Node: it checks whether another
  *      container uses it); then RP_CGROUP_OP in order
  *   4. mkfifo <root>/<id>/exec.fifo, chmod 0622

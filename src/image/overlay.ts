@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../errors';
 import type { Volume } from '../spec/volume';
-import type { LayerRef } from './store';
+import type { DataOp, LayerRef } from './store';
 
 export interface ContainerStorage {
   upper: string;
@@ -25,16 +25,20 @@ export function containerRoot(dataDir: string, id: string): string {
   return path.join(path.resolve(dataDir), 'containers', id);
 }
 
-/** mkdir <dataDir>/containers/<id>/{upper,work,merged}. */
-export function createContainerStorage(dataDir: string, id: string): ContainerStorage {
+/** mkdir <dataDir>/containers/<id>/{upper,work,merged}; each mkdir appended to record (a replay's DOPK_MKDIR). */
+export function createContainerStorage(dataDir: string, id: string, record?: DataOp[]): ContainerStorage {
   const root = containerRoot(dataDir, id);
-  fs.mkdirSync(path.dirname(root), { recursive: true, mode: 0o700 });
-  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const mkdir = (p: string, mode: number) => {
+    fs.mkdirSync(p, { recursive: true, mode });
+    record?.push({ op: 'mkdir', path: p, mode });
+  };
+  mkdir(path.dirname(root), 0o700);
+  mkdir(root, 0o700);
   const upper = path.join(root, 'upper');
   const work = path.join(root, 'work');
-  fs.mkdirSync(upper, { recursive: true, mode: 0o755 });
-  fs.mkdirSync(work, { recursive: true, mode: 0o700 });
-  fs.mkdirSync(path.join(root, 'merged'), { recursive: true, mode: 0o755 });
+  mkdir(upper, 0o755);
+  mkdir(work, 0o700);
+  mkdir(path.join(root, 'merged'), 0o755);
   return { upper, work, root };
 }
 

@@ -29,6 +29,32 @@ export interface LayerRef {
   dir: string;
 }
 
+/**
+ * What preparing a container's root checks and makes under the data dir, as
+ * data, for a replay record (native-shim/include/replay.h, DOPK_*): the C
+ * front repeats them without Node.  Filled in the order they happen.
+ */
+export type DataOp =
+  /** stat(path) gives value, "<dev>:<ino>:<size>:<mtimeNs>": a layer tar (or dir) unchanged */
+  | { op: 'same'; path: string; value: string }
+  /** path is a directory (an unpacked layer, or one used in place) */
+  | { op: 'dir'; path: string }
+  /** path does not exist (a write layer about to be made) */
+  | { op: 'absent'; path: string }
+  | { op: 'mkdir'; path: string; mode: number }
+  /** path := value (the whole file) */
+  | { op: 'write'; path: string; value: string };
+
+/** The facts the layer index keys on, as DOPK_SAME compares them (bigint stat, links followed). */
+export function sameValue(st: fs.BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+}
+
+/** <dataDir>/store.lock */
+export function storeLockPath(dataDir: string): string {
+  return path.join(dataDir, 'store.lock');
+}
+
 export function layersDir(dataDir: string): string {
   return path.join(dataDir, 'layers', 'sha256');
 }
@@ -48,7 +74,7 @@ export function lockStore(dataDir: string, mode: 'shared' | 'exclusive'): () => 
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const libc = require('../sys/libc') as typeof import('../sys/libc');
-  const file = path.join(dataDir, 'store.lock');
+  const file = storeLockPath(dataDir);
   const fd = fs.openSync(file, 'a', 0o600);
   try {
     libc.flock(fd, mode === 'shared' ? libc.LOCK_SH : libc.LOCK_EX, file);
@@ -283,7 +309,7 @@ async function withTmp<T>(dataDir: string, fn: (tmp: string) => Promise<T>): Pro
   }
 }
 
-async function ensureTar(dataDir: string, file: string, progress: Progress): Promise<LayerRef> {
+async function ensureTar(dataDir: string, file: string, progress: Progress, record?: DataOp[]): Promise<LayerRef> {
   let st: fs.BigIntStats;
   try {
     st = fs.statSync(file, { bigint: true });
@@ -291,9 +317,13 @@ async function ensureTar(dataDir: string, file: string, progress: Progress): Pro
     throw new LayerError(`layer "${file}": ${(e as Error).message}`);
   }
   const key = indexKey(file, st);
+  record?.push({ op: 'same', path: file, value: sameValue(st) });
   const known = cachedDigest(dataDir, key.name, key.key);
-  if (known && fs.existsSync(layerPath(dataDir, known))) return { digest: known, dir: layerPath(dataDir, known) };
-  return withTmp(dataDir, async (tmp) => {
+  if (known && fs.existsSync(layerPath(dataDir, known))) {
+    record?.push({ op: 'dir', path: layerPath(dataDir, known) });
+    return { digest: known, dir: layerPath(dataDir, known) };
+  }
+  const ref = await withTmp(dataDir, async (tmp) => {
     progress.start(file, Number(st.size));
     const r =
       unpackFile(file, tmp, file, progress) ??
@@ -302,6 +332,8 @@ async function ensureTar(dataDir: string, file: string, progress: Progress): Pro
     writeIndex(dataDir, key, r.diffId);
     return { digest: r.diffId, dir };
   });
+  record?.push({ op: 'dir', path: ref.dir });
+  return ref;
 }
 
 async function ensureOci(dataDir: string, src: ImageSource, progress: Progress): Promise<LayerRef[]> {
@@ -328,12 +360,17 @@ async function ensureOci(dataDir: string, src: ImageSource, progress: Progress):
   return out;
 }
 
-/** Layers for the sources, bottom first; unpacks what the store does not have yet. */
+/**
+ * Layers for the sources, bottom first; unpacks what the store does not have yet.
+ * opts.record: filled with what a replay must check (DataOp), for sources of
+ * kind 'tar' and 'dir' only: the caller records no other kind.
+ */
 export async function ensureLayers(
   dataDir: string,
   sources: ImageSource[],
-  opts: { progress?: (msg: string) => void } = {},
+  opts: { progress?: (msg: string) => void; record?: DataOp[] } = {},
 ): Promise<LayerRef[]> {
+  const record = opts.record;
   dataDir = path.resolve(dataDir);
   mkdirs(dataDir);
   const progress = new Progress(opts.progress);
@@ -344,15 +381,17 @@ export async function ensureLayers(
     for (const src of sources) {
       progress.layer(++i, sources.length);
       if (src.kind === 'dir') {
-        let st: fs.Stats;
+        let st: fs.BigIntStats;
         try {
-          st = fs.statSync(src.path);
+          st = fs.statSync(src.path, { bigint: true });
         } catch (e) {
           throw new LayerError(`layer "${src.path}": ${(e as Error).message}`);
         }
         if (!st.isDirectory()) throw new LayerError(`layer "${src.path}": not a directory`);
+        // the same dir (its mtime too: an index.json added at its top makes it an OCI layout), still a dir
+        record?.push({ op: 'same', path: src.path, value: sameValue(st) }, { op: 'dir', path: src.path });
         out.push({ digest: `dir:${src.path}`, dir: src.path }); // used in place, read-only
-      } else if (src.kind === 'tar') out.push(await ensureTar(dataDir, src.path, progress));
+      } else if (src.kind === 'tar') out.push(await ensureTar(dataDir, src.path, progress, record));
       else out.push(...(await ensureOci(dataDir, src, progress)));
     }
     progress.finish();

@@ -10,6 +10,7 @@ import { runShim, shimFds, type ShimRun } from '../shim/client';
 import { lowerSpec } from '../shim/lower';
 import { PLAN } from '../shim/protocol';
 import { TlvWriter } from '../shim/tlv';
+import type { DataOp } from '../image/store';
 import type { Spec } from '../spec/types';
 import { loadSpec } from '../spec/validate';
 import type { RuntimeContext } from './context';
@@ -110,10 +111,11 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
         systemdCgroup: ctx.systemdCgroup,
       });
     const cgroupOps: CgroupOp[] | undefined = replayable ? [] : undefined;
+    const dataOps: DataOp[] | undefined = replayable ? [] : undefined;
 
     // every step records what it is about to make before making it, so that
     // delete --force after a crash anywhere finds it
-    const root = await prepareRootfs(ctx, id, spec, bundle, rec, () => st.write(rec));
+    const root = await prepareRootfs(ctx, id, spec, bundle, rec, () => st.write(rec), dataOps);
     rec.rootfs = root.rootfs;
     st.write(rec);
     crashPoint('layers');
@@ -210,7 +212,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     st.write(rec);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(rec.pid));
     lock.release();
-    if (replayInputs && cgroupOps && cg.mode !== 'v2') {
+    if (replayInputs && cgroupOps && dataOps && !root.unrecorded && cg.mode !== 'v2') {
       try {
         writeReplay(ctx.root, {
           inputs: replayInputs,
@@ -219,6 +221,8 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
           configCopy,
           leaves: [...new Set(Object.values(cg.paths))],
           ops: cgroupOps,
+          dataLock: root.dataLock,
+          dataOps,
           plan,
         });
       } catch (e) {

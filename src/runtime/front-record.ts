@@ -11,12 +11,22 @@
 //   start-time <pidStartTime>
 //   freezer none | freezer v1 <dir> | freezer v2 <dir>      (isFrozen's source)
 //   start-fast 0|1        no poststart hooks: start is "read the fifo, unlink it"
-//   delete-fast 0|1       no poststop hooks, no write layer, no shared pid
-//                         namespace, no protected cgroup: delete is "rmdir the
-//                         cgroups (below), remove the state dir"
+//   delete-fast 0|1       no poststop hooks, no shared pid namespace, no
+//                         protected cgroup, a write layer only as below:
+//                         delete is "rmdir the cgroups (below), remove the
+//                         write layer (below), remove the state dir"
 //   rmdir <dir>           the container's cgroup dirs, in destroyCgroup's order
 //   up <n> <dir>          the parents removeEmptyParents tries for the n-th
 //                         rmdir dir, deepest first (stop the chain at an error)
+//   write-layer <dir>     (image layers) the write layer, <dataDir>/containers/<id>
+//   write-layer-owner <root>  right after write-layer: the --root (resolved)
+//                         that owns it.  releaseRootfs, exactly: when <dir>
+//                         does not exist, nothing; else the front removes it
+//                         (rm -r, on its file system only) when the --root it
+//                         was given, resolved, is <root>, <dir>/owner begins
+//                         with {"root":"<root>", (JSON.stringify(<root>) has
+//                         no escape) and nothing is mounted at or under <dir>;
+//                         anything else runs the TypeScript CLI
 //   state-live <h> <t>    then h + t bytes and "\n": what `state` prints while
 //                         the process lives; the status goes between the
 //                         first h bytes and the last t
@@ -38,6 +48,18 @@ export function stateText(rec: ContainerRecord, status: Parameters<typeof ociSta
 export interface FrontOptions {
   /** isRootCgroup (tests pass their own) */
   isRoot?: (dir: string) => boolean;
+  /** the --root of the state store: a write layer's delete is fast only when known */
+  root?: string;
+}
+
+/** The write-layer lines of a container on image layers; undefined when its delete needs Node. */
+export function writeLayerLines(rec: ContainerRecord, root: string | undefined): string[] | undefined {
+  if (!rec.dataDir || root === undefined) return undefined;
+  const dir = path.join(rec.dataDir, 'containers', rec.id);
+  const owner = path.resolve(root);
+  // the front compares the owner file's bytes: the root must be written as is
+  if (JSON.stringify(owner) !== `"${owner}"` || !path.isAbsolute(dir) || dir.includes('\n')) return undefined;
+  return [`write-layer ${dir}`, `write-layer-owner ${owner}`];
 }
 
 /** isFrozen's source: the v1 freezer, else the v2 cgroup.freeze of the unified dir. */
@@ -91,8 +113,13 @@ export function frontRecordParts(rec: ContainerRecord, o: FrontOptions = {}): Fr
   const parents = dirs.map((d) => emptyParents(d, isRoot));
   // the front reads line by line
   if ([...dirs, ...parents.flat()].some((d) => d.includes('\n') || !path.isAbsolute(d))) return undefined;
+  const layer = rec.dataDir ? writeLayerLines(rec, o.root) : [];
   const deleteFast =
-    !rec.hooks?.poststop?.length && !rec.dataDir && !rec.layers?.length && !rec.sharedPidNamespace && !dirs.some((d) => isProtected(d));
+    !rec.hooks?.poststop?.length &&
+    !!layer &&
+    (!!rec.dataDir || !rec.layers?.length) &&
+    !rec.sharedPidNamespace &&
+    !dirs.some((d) => isProtected(d));
   const lines = [
     `tsrun-front ${FRONT_VERSION}`,
     `pid ${rec.pid}`,
@@ -106,6 +133,7 @@ export function frontRecordParts(rec: ContainerRecord, o: FrontOptions = {}): Fr
     parents.forEach((ps, i) => {
       for (const p of ps) lines.push(`up ${i} ${p}`);
     });
+    lines.push(...layer!);
   }
   // the status sits right after the one top-level "status" key (a raw newline
   // and two spaces only occur between top-level members of the pretty JSON)

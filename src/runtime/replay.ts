@@ -10,6 +10,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CgroupOp } from '../cgroups';
+import type { DataOp } from '../image/store';
 import { TlvWriter } from '../shim/tlv';
 import type { Spec } from '../spec/types';
 import { frontRecordParts } from './front-record';
@@ -76,7 +77,7 @@ export interface ReplayCheck {
 export function notReplayable(c: ReplayCheck): string | undefined {
   const s = c.spec;
   if (Object.values(s.hooks ?? {}).some((h) => Array.isArray(h) && h.length)) return 'hooks';
-  if ((s.tsrun?.layers ?? []).length || (s.tsrun?.volumes ?? []).length) return 'image layers or volumes';
+  if ((s.tsrun?.volumes ?? []).length) return 'volumes';
   if (s.process?.terminal || c.terminal || c.consoleSocket) return 'a terminal';
   if (c.preserveFds || c.logFile || c.override || c.noPivot || c.noNewKeyring) return 'create flags';
   if (c.systemdCgroup) return 'the systemd cgroup driver';
@@ -112,6 +113,8 @@ export function template(text: string): Buffer {
 
 export interface ReplayParts {
   inputs: Buffer;
+  /** the --root (the front record's write-layer lines name it); writeReplay sets it */
+  root?: string;
   /** config.json as read */
   config: Buffer;
   /** the container as created (no creator) */
@@ -120,18 +123,28 @@ export interface ReplayParts {
   configCopy: string;
   leaves: string[];
   ops: CgroupOp[];
+  /** with image layers: <dataDir>/store.lock, and what prepareRootfs checked and made under the data dir */
+  dataLock?: string;
+  dataOps?: DataOp[];
   plan: Buffer;
 }
+
+const DOP_KIND: Record<DataOp['op'], number> = { same: DOPK.SAME, dir: DOPK.DIR, absent: DOPK.ABSENT, mkdir: DOPK.MKDIR, write: DOPK.WRITE };
 
 /** The record file's bytes, or undefined when the container cannot be described by one. */
 export function encodeReplay(p: ReplayParts): Buffer | undefined {
   // a raw 0x01 anywhere (an annotation, a path) would read as a marker
   if (JSON.stringify(p.rec).includes('\\u0001')) return undefined;
+  const dataOps = p.dataOps ?? [];
+  // the front takes absolute paths without a newline (or NUL) only; a data op needs its lock
+  const frontPath = (f: string) => path.isAbsolute(f) && !/[\n\0]/.test(f);
+  if (dataOps.length && (!p.dataLock || !frontPath(p.dataLock))) return undefined;
+  if (dataOps.some((o) => !frontPath(o.path))) return undefined;
   const asMark = (l: string) => mark(l) as unknown as number;
   const created = mark(MARK.CREATED);
   const creator = { pid: asMark(MARK.CREATOR_PID), startTime: asMark(MARK.CREATOR_START_TIME) };
   const live = { pid: asMark(MARK.PID), pidStartTime: asMark(MARK.START_TIME), created };
-  const front = frontRecordParts({ ...p.rec, ...live });
+  const front = frontRecordParts({ ...p.rec, ...live }, { root: p.root });
   if (!front) return undefined;
   const w = new TlvWriter()
     .u64(RP.VERSION, REPLAY.VERSION)
@@ -141,6 +154,14 @@ export function encodeReplay(p: ReplayParts): Buffer | undefined {
     .raw(RP.STATE_PID, template(JSON.stringify({ ...p.rec, ...live, creator })))
     .raw(RP.STATE_READY, template(JSON.stringify({ ...p.rec, ...live })))
     .raw(RP.CONFIG_COPY, Buffer.from(p.configCopy));
+  if (dataOps.length) w.str(RP.DATA_LOCK, p.dataLock!);
+  for (const op of dataOps) {
+    w.group(RP.DATA_OP, (g) => {
+      g.u64(DOP.OP, DOP_KIND[op.op]).str(DOP.PATH, op.path);
+      if (op.op === 'same' || op.op === 'write') g.str(DOP.VALUE, op.value);
+      else if (op.op === 'mkdir') g.u64(DOP.MODE, op.mode);
+    });
+  }
   for (const l of p.leaves) w.str(RP.LEAF, l);
   for (const op of p.ops) {
     w.group(RP.CGROUP_OP, (g) => {
@@ -164,7 +185,7 @@ export function encodeReplay(p: ReplayParts): Buffer | undefined {
  * the container cannot be described by a record.
  */
 export function writeReplay(root: string, p: ReplayParts): string | undefined {
-  const bytes = encodeReplay(p);
+  const bytes = encodeReplay({ root, ...p });
   if (!bytes) return undefined;
   const dir = path.join(root, REPLAY_DIR);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -4,6 +4,7 @@
 // so no host mount exists for it; volumes are bind mounts after config.mounts.
 import * as fs from 'fs';
 import * as path from 'path';
+import type { DataOp } from '../image/store';
 import type { Mount, Spec } from '../spec/types';
 import type { RootfsMount } from '../shim/lower';
 import { TsrunError } from '../errors';
@@ -18,6 +19,10 @@ export interface PreparedRoot {
   rootfsMount?: RootfsMount;
   /** volumes, as bind mounts after config.mounts */
   extraMounts?: Mount[];
+  /** with layers: <dataDir>/store.lock, held shared while the data ops run (a replay's RP_DATA_LOCK) */
+  dataLock?: string;
+  /** why prepareRootfs' record (DataOp) does not describe what it did: then no replay record */
+  unrecorded?: string;
 }
 
 /** <dataDir>/containers/<id>/layers: the layers of a container made by an older tsrun (now in OWNER_FILE). */
@@ -65,6 +70,11 @@ export async function prepareRootfs(
   rec: ContainerRecord,
   /** writes rec to state.json: called before anything is made that delete must find */
   persist: () => void = () => {},
+  /**
+   * Filled with what this checks and makes under the data dir, for a replay
+   * record (src/runtime/replay.ts); PreparedRoot.unrecorded says when it cannot be.
+   */
+  record?: DataOp[],
 ): Promise<PreparedRoot> {
   const ext = spec.tsrun ?? {};
   const layersGiven = (ext.layers ?? []).length > 0;
@@ -93,11 +103,14 @@ export async function prepareRootfs(
   const { parseLayerSource } = await import('../image/source');
   const sources = ext.layers!.map((e) => parseLayerSource(e, bundle));
   rec.image = imageLabel(ext.layers!);
+  // an image (OCI layout or archive) is resolved through its manifests: not data a replay checks
+  let unrecorded = sources.some((s) => s.kind !== 'tar' && s.kind !== 'dir') ? 'an OCI image' : undefined;
+  if (unrecorded) record = undefined;
   // Held until the layer list is on disk under the container: prune (exclusive) cannot
   // remove a layer between ensureLayers and the moment this container claims it.
   const unlock = store.lockStore(dataDir, 'shared');
   try {
-    const layers = await store.ensureLayers(dataDir, sources);
+    const layers = await store.ensureLayers(dataDir, sources, { record });
     const own = path.resolve(ctx.root);
     const existing = readOwner(containerDir(dataDir, id));
     if (existing && path.resolve(existing.root) !== own && ownerHolds(existing, dataDir, id)) {
@@ -107,13 +120,20 @@ export async function prepareRootfs(
     rec.layers = layers.map((l) => l.digest);
     persist();
     // a write layer left by a crash or a reboot (/run emptied) is stale: this create owns the id now
+    record?.push({ op: 'absent', path: containerDir(dataDir, id) });
     ov.removeContainerStorage(dataDir, id);
-    const st = ov.createContainerStorage(dataDir, id);
+    const st = ov.createContainerStorage(dataDir, id, record);
     const owner: Owner = { root: own, layers };
-    fs.writeFileSync(path.join(st.root, OWNER_FILE), JSON.stringify(owner));
+    const ownerFile = path.join(st.root, OWNER_FILE);
+    const ownerText = JSON.stringify(owner);
+    fs.writeFileSync(ownerFile, ownerText);
+    record?.push({ op: 'write', path: ownerFile, value: ownerText });
+    if (volumes.length) unrecorded ??= 'volumes';
     ov.prepareVolumes(volumes, st, layers);
     const plan = ov.overlayMountPlan(layers, st);
-    return { rootfs: path.join(st.root, 'merged'), rootfsMount: plan, extraMounts };
+    // the short links under <dataDir>/l are made here, not checked by a replay
+    if (plan.chdir) unrecorded ??= 'layer paths too long for one overlay mount';
+    return { rootfs: path.join(st.root, 'merged'), rootfsMount: plan, extraMounts, dataLock: store.storeLockPath(dataDir), unrecorded };
   } finally {
     unlock();
   }

@@ -116,7 +116,7 @@ export class StateStore {
     const front = path.join(dir, FRONT_FILE);
     unlinkIfThere(front);
     writeFileAtomic(path.join(dir, STATE_FILE), JSON.stringify(rec));
-    const text = frontRecord(rec);
+    const text = frontRecord(rec, { root: this.root });
     if (text !== undefined) writeFileAtomic(front, text);
   }
 

@@ -114,7 +114,7 @@ test('front record: v2 and no cgroup', () => {
   assert.deepEqual(emptyParents('/elsewhere/x/y', isRoot), []);
 });
 
-test('front record: hooks, a write layer, a shared pid namespace make start or delete go to TypeScript', () => {
+test('front record: hooks, a write layer of an unknown --root, a shared pid namespace make start or delete go to TypeScript', () => {
   const hook = [{ path: '/bin/true' }];
   const lines = (r: ContainerRecord) => parse(frontRecord(r, { isRoot })!).lines;
   assert.ok(lines({ ...base(), hooks: { poststart: hook } }).includes('start-fast 0'));
@@ -134,6 +134,25 @@ test('front record: hooks, a write layer, a shared pid namespace make start or d
   assert.equal(frontRecord({ ...base(), cgroup: { mode: 'v1', paths: { memory: '/sys/fs/cgroup/memory/a\nb' } } }, { isRoot }), undefined);
 });
 
+test('front record: a write layer this --root owns is removed by a fast delete (write-layer lines after the cgroups)', () => {
+  const layered = { ...base(), cgroup: hybrid, dataDir: '/var/lib/tsrun', layers: ['sha256:ab'] };
+  const l = parse(frontRecord(layered, { isRoot, root: '/run/x/../tsrun/' })!).lines;
+  assert.ok(l.includes('delete-fast 1'), l.join('\n'));
+  assert.deepEqual(l.slice(-2), ['write-layer /var/lib/tsrun/containers/c1', 'write-layer-owner /run/tsrun'], 'the root resolved');
+  assert.ok(l.indexOf('write-layer /var/lib/tsrun/containers/c1') > l.findIndex((x) => x.startsWith('up ')));
+  // the front compares the owner file's bytes: a root JSON would escape, or no root known, is Node's
+  for (const root of [undefined, '/run/"q"', '/run/back\\slash', '/run/tab\tx']) {
+    const m = parse(frontRecord(layered, { isRoot, root })!).lines;
+    assert.ok(m.includes('delete-fast 0'), String(root));
+    assert.ok(!m.some((x) => x.startsWith('write-layer')), String(root));
+  }
+  // what the owner file holds begins as the front checks it
+  const owner = JSON.stringify({ root: '/run/tsrun', layers: [{ digest: 'sha256:ab', dir: '/d' }] });
+  assert.ok(owner.startsWith('{"root":"/run/tsrun",'));
+  // no write layer: no write-layer line
+  assert.ok(!parse(frontRecord({ ...base(), cgroup: hybrid }, { isRoot, root: '/run/tsrun' })!).lines.some((x) => x.startsWith('write-layer')));
+});
+
 test('StateStore.write: the front record follows state.json, and goes while the record is incomplete', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-test-front-record-'));
   try {
@@ -144,6 +163,8 @@ test('StateStore.write: the front record follows state.json, and goes while the 
     assert.equal(fs.existsSync(front), false, 'no front record during create');
     st.write(base());
     assert.equal(fs.readFileSync(front, 'utf8'), frontRecord(base()));
+    st.write({ ...base(), dataDir: '/d', layers: ['sha256:ab'] });
+    assert.match(fs.readFileSync(front, 'utf8'), new RegExp(`\nwrite-layer /d/containers/c1\nwrite-layer-owner ${root}\n`), 'the store names its root');
     st.write({ ...base(), creator: { pid: 1, startTime: 1 } });
     assert.equal(fs.existsSync(front), false, 'an incomplete record removes it');
     assert.deepEqual(fs.readdirSync(path.join(root, 'c1')).sort(), ['state.json'], 'no temp file left');

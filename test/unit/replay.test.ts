@@ -5,7 +5,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frontRecord } from '../../src/runtime/front-record';
 import type { ContainerRecord } from '../../src/runtime/record';
-import { CGO, CGOP, encodeReplay, fnv1a64, notReplayable, RP, template } from '../../src/runtime/replay';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { prepareRootfs } from '../../src/runtime/rootfs';
+import type { RuntimeContext } from '../../src/runtime/context';
+import type { DataOp } from '../../src/image/store';
+import { CGO, CGOP, DOP, DOPK, encodeReplay, fnv1a64, notReplayable, RP, template, type ReplayParts } from '../../src/runtime/replay';
+import { tarOf } from '../helpers/tarfiles';
 import { readTlv, tlvU64 } from '../../src/shim/tlv';
 import type { Spec } from '../../src/spec/types';
 
@@ -95,7 +103,8 @@ test('replay: what needs Node at create time is not replayable', () => {
   const spec = (x: Partial<Spec> = {}): Spec => ({ ociVersion: '1.2.0', process: { args: ['true'], cwd: '/' }, root: { path: 'rootfs' }, ...x }) as Spec;
   assert.equal(notReplayable({ spec: spec() }), undefined);
   assert.equal(notReplayable({ spec: spec({ hooks: { poststop: [{ path: '/bin/true' }] } }) }), 'hooks');
-  assert.equal(notReplayable({ spec: spec({ tsrun: { layers: ['a.tar'] } } as Partial<Spec>) }), 'image layers or volumes');
+  assert.equal(notReplayable({ spec: spec({ tsrun: { layers: ['a.tar'] } } as Partial<Spec>) }), undefined, 'image layers are replayed');
+  assert.equal(notReplayable({ spec: spec({ tsrun: { layers: ['a.tar'], volumes: ['/h:/c'] } } as Partial<Spec>) }), 'volumes');
   assert.equal(notReplayable({ spec: spec({ process: { args: ['sh'], cwd: '/', terminal: true } } as Partial<Spec>) }), 'a terminal');
   assert.equal(notReplayable({ spec: spec(), preserveFds: 2 }), 'create flags');
   assert.equal(notReplayable({ spec: spec(), logFile: true }), 'create flags');
@@ -106,4 +115,148 @@ test('replay: the key is the 64-bit FNV-1a of inputs and config bytes (as the C 
   assert.equal(fnv1a64(Buffer.alloc(0)), 'cbf29ce484222325');
   assert.equal(fnv1a64(Buffer.from('a')), 'af63dc4c8601ec8c');
   assert.equal(fnv1a64(Buffer.from('foo'), Buffer.from('bar')), fnv1a64(Buffer.from('foobar')));
+});
+
+const dataOps: DataOp[] = [
+  { op: 'same', path: '/b/busybox.tar', value: '2049:1234:5120:1700000000123456789' },
+  { op: 'dir', path: '/d/layers/sha256/ab' },
+  { op: 'absent', path: '/d/containers/c1' },
+  { op: 'mkdir', path: '/d/containers', mode: 0o700 },
+  { op: 'write', path: '/d/containers/c1/owner', value: '{"root":"/run/tsrun"}' },
+];
+
+function layeredParts(x: Partial<ReplayParts> = {}): ReplayParts {
+  return {
+    inputs: Buffer.from('tsrun-replay 1\n'),
+    config: Buffer.from('{}'),
+    rec: { ...rec(), dataDir: '/d', layers: ['sha256:ab'] },
+    configCopy: '{}',
+    leaves: [],
+    ops: [],
+    plan: Buffer.alloc(0),
+    root: '/run/tsrun',
+    dataLock: '/d/store.lock',
+    dataOps,
+    ...x,
+  };
+}
+
+test('replay: image layers: RP_DATA_LOCK and one RP_DATA_OP per operation, in order, with its fields', () => {
+  const bytes = encodeReplay(layeredParts())!;
+  assert.ok(bytes);
+  const top = readTlv(bytes);
+  assert.deepEqual(top.filter((e) => e.tag === RP.DATA_LOCK).map((e) => e.value.toString()), ['/d/store.lock']);
+  const ops = top.filter((e) => e.tag === RP.DATA_OP).map((e) => readTlv(e.value));
+  const decoded = ops.map((o) => {
+    const get = (t: number) => o.find((e) => e.tag === t)?.value;
+    return {
+      op: Number(tlvU64(get(DOP.OP)!)),
+      path: get(DOP.PATH)!.toString(),
+      value: get(DOP.VALUE)?.toString(),
+      mode: get(DOP.MODE) ? Number(tlvU64(get(DOP.MODE)!)) : undefined,
+    };
+  });
+  assert.deepEqual(decoded, [
+    { op: DOPK.SAME, path: '/b/busybox.tar', value: '2049:1234:5120:1700000000123456789', mode: undefined },
+    { op: DOPK.DIR, path: '/d/layers/sha256/ab', value: undefined, mode: undefined },
+    { op: DOPK.ABSENT, path: '/d/containers/c1', value: undefined, mode: undefined },
+    { op: DOPK.MKDIR, path: '/d/containers', value: undefined, mode: 0o700 },
+    { op: DOPK.WRITE, path: '/d/containers/c1/owner', value: '{"root":"/run/tsrun"}', mode: undefined },
+  ]);
+  // the front record's head carries the write layer of this root: its delete is fast
+  const head = top.find((e) => e.tag === RP.FRONT_HEAD)!.value.toString();
+  assert.match(head, /\ndelete-fast 1\n/);
+  assert.match(head, /\nwrite-layer \/d\/containers\/c1\nwrite-layer-owner \/run\/tsrun\n$/);
+  const m = new Map(top.map((e) => [e.tag, e.value]));
+  const r = layeredParts().rec;
+  const v = { P: r.pid, S: r.pidStartTime, C: r.created, p: 1, s: 2 };
+  const [lh, lt, st] = [RP.FRONT_LIVE_HEAD, RP.FRONT_LIVE_TAIL, RP.FRONT_STOPPED].map((t) => fill(m.get(t)!, v));
+  const len = (x: string) => Buffer.byteLength(x);
+  assert.equal(
+    `${fill(m.get(RP.FRONT_HEAD)!, v)}state-live ${len(lh)} ${len(lt)}\n${lh}${lt}\nstate-stopped ${len(st)}\n${st}\nend\n`,
+    frontRecord(r, { root: '/run/tsrun' }),
+    'the replayed front record is the one StateStore writes',
+  );
+  // no data ops: no lock either
+  assert.equal(readTlv(encodeReplay(layeredParts({ dataOps: [], dataLock: undefined }))!).filter((e) => e.tag === RP.DATA_LOCK).length, 0);
+});
+
+test('replay: data ops the front cannot take (no lock, a relative path, a newline) mean no record', () => {
+  assert.equal(encodeReplay(layeredParts({ dataLock: undefined })), undefined);
+  assert.equal(encodeReplay(layeredParts({ dataLock: 'store.lock' })), undefined);
+  assert.equal(encodeReplay(layeredParts({ dataOps: [{ op: 'dir', path: 'rel/dir' }] })), undefined);
+  assert.equal(encodeReplay(layeredParts({ dataOps: [{ op: 'absent', path: '/d/containers/a\nb' }] })), undefined);
+});
+
+test('replay: prepareRootfs records what it checks and makes under the data dir, in its order; an OCI image is not recorded', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-test-replay-data-'));
+  try {
+    const bundle = path.join(tmp, 'bundle');
+    const layerDir = path.join(tmp, 'layer-dir');
+    fs.mkdirSync(bundle);
+    fs.mkdirSync(layerDir);
+    fs.writeFileSync(path.join(bundle, 'layer.tar'), tarOf({ 'a.txt': 'a' }));
+    const ctx = { root: path.join(tmp, 'state'), dataDir: path.join(tmp, 'data'), systemdCgroup: false } as unknown as RuntimeContext;
+    const spec = { ociVersion: '1.2.0', root: { path: 'rootfs' }, tsrun: { layers: ['layer.tar', layerDir] } } as unknown as Spec;
+    const record: DataOp[] = [];
+    const r = { ...rec(), id: 'c1', dataDir: undefined };
+    const root = await prepareRootfs(ctx, 'c1', spec, bundle, r, () => {}, record);
+    assert.equal(root.unrecorded, undefined);
+    assert.equal(root.dataLock, path.join(ctx.dataDir, 'store.lock'));
+    const same = (f: string) => {
+      const st = fs.statSync(f, { bigint: true });
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+    };
+    const c = path.join(ctx.dataDir, 'containers');
+    const owner = fs.readFileSync(path.join(c, 'c1', 'owner'), 'utf8');
+    const unpacked = JSON.parse(owner).layers[0].dir;
+    assert.deepEqual(record, [
+      { op: 'same', path: path.join(bundle, 'layer.tar'), value: same(path.join(bundle, 'layer.tar')) },
+      { op: 'dir', path: unpacked },
+      { op: 'same', path: layerDir, value: same(layerDir) },
+      { op: 'dir', path: layerDir },
+      { op: 'absent', path: path.join(c, 'c1') },
+      { op: 'mkdir', path: c, mode: 0o700 },
+      { op: 'mkdir', path: path.join(c, 'c1'), mode: 0o700 },
+      { op: 'mkdir', path: path.join(c, 'c1', 'upper'), mode: 0o755 },
+      { op: 'mkdir', path: path.join(c, 'c1', 'work'), mode: 0o700 },
+      { op: 'mkdir', path: path.join(c, 'c1', 'merged'), mode: 0o755 },
+      { op: 'write', path: path.join(c, 'c1', 'owner'), value: owner },
+    ]);
+    assert.ok(unpacked.startsWith(path.join(ctx.dataDir, 'layers', 'sha256')));
+    // the second time the tar is known: the same ops (the index gives the same dir)
+    fs.rmSync(path.join(c, 'c1'), { recursive: true });
+    const again: DataOp[] = [];
+    await prepareRootfs(ctx, 'c1', spec, bundle, { ...rec(), id: 'c1' }, () => {}, again);
+    assert.deepEqual(again, record);
+    // an OCI image layout: resolved through its manifests, no record
+    const oci = path.join(tmp, 'oci');
+    fs.mkdirSync(path.join(oci, 'blobs', 'sha256'), { recursive: true });
+    const put = (b: Buffer) => {
+      const hex = crypto.createHash('sha256').update(b).digest('hex');
+      fs.writeFileSync(path.join(oci, 'blobs', 'sha256', hex), b);
+      return { digest: `sha256:${hex}`, size: b.length };
+    };
+    const layer = tarOf({ 'b.txt': 'b' });
+    const l = put(layer);
+    const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [l.digest] } })));
+    const manifest = put(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+          layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...l }],
+        }),
+      ),
+    );
+    fs.writeFileSync(path.join(oci, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }] }));
+    fs.writeFileSync(path.join(oci, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    const none: DataOp[] = [];
+    const o = await prepareRootfs(ctx, 'c2', { ...spec, tsrun: { layers: [oci] } } as Spec, bundle, { ...rec(), id: 'c2' }, () => {}, none);
+    assert.equal(o.unrecorded, 'an OCI image');
+    assert.deepEqual(none, []);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
