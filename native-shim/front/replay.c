@@ -725,17 +725,16 @@ cgroup_op (struct replay *rp, const struct cg_op *op, struct front_why *why)
     }
 }
 
-/* One DOPK_* operation (replay.h). */
+/* DOPK_SAME and DOPK_DIR: checks only. */
 static int
-data_op (struct replay *rp, const struct data_op *op, struct front_why *why)
+data_check (const struct data_op *op, struct front_why *why)
 {
   struct stat st;
   char value[128];
-  int fd, n;
+  int n;
 
-  switch (op->op)
+  if (op->op == DOPK_SAME)
     {
-    case DOPK_SAME:
       if (stat (op->path, &st) < 0)
         return front_fail (why, "stat \"%s\": %s", op->path, strerror (errno));
       /* "<dev>:<ino>:<size>:<mtime ns>" as Node's bigint stat */
@@ -746,12 +745,42 @@ data_op (struct replay *rp, const struct data_op *op, struct front_why *why)
         return front_fail (why, "\"%s\" changed: %s, recorded %.*s", op->path, value, (int) op->value.len,
                            (const char *) op->value.val);
       return 0;
+    }
+  if (stat (op->path, &st) < 0)
+    return front_fail (why, "stat \"%s\": %s", op->path, strerror (errno));
+  if (!S_ISDIR (st.st_mode))
+    return front_fail (why, "\"%s\" is not a directory", op->path);
+  return 0;
+}
+
+/* Before anything is made: a layer changed or pruned since the record is a
+ * miss (Node records anew), not a replay to undo. */
+static int
+data_precheck (const struct replay_rec *rec, struct front_why *why)
+{
+  int i, ret;
+  for (i = 0; i < rec->n_dops; i++)
+    if (rec->dops[i].op == DOPK_SAME || rec->dops[i].op == DOPK_DIR)
+      {
+        ret = data_check (&rec->dops[i], why);
+        if (ret < 0)
+          return ret;
+      }
+  return 0;
+}
+
+/* One DOPK_* operation (replay.h). */
+static int
+data_op (struct replay *rp, const struct data_op *op, struct front_why *why)
+{
+  struct stat st;
+  int fd;
+
+  switch (op->op)
+    {
+    case DOPK_SAME:
     case DOPK_DIR:
-      if (stat (op->path, &st) < 0)
-        return front_fail (why, "stat \"%s\": %s", op->path, strerror (errno));
-      if (!S_ISDIR (st.st_mode))
-        return front_fail (why, "\"%s\" is not a directory", op->path);
-      return 0;
+      return data_check (op, why);
     case DOPK_ABSENT:
       if (lstat (op->path, &st) == 0 || errno != ENOENT)
         return front_fail (why, "\"%s\" exists", op->path);
@@ -1191,6 +1220,12 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   if (rec->tags[RP_INPUTS].len != inputs_len || memcmp (rec->tags[RP_INPUTS].val, inputs, inputs_len) != 0
       || rec->tags[RP_CONFIG].len != config_len || memcmp (rec->tags[RP_CONFIG].val, config, config_len) != 0)
     return front_fail (why, "replay miss: %s is about other inputs", key);
+  ret = data_precheck (rec, why);
+  if (ret < 0)
+    {
+      struct front_why step = *why;
+      return front_fail (why, "replay miss: %s", step.text);
+    }
   free (*inputs_hex);
   *inputs_hex = NULL;
 

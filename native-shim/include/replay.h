@@ -53,7 +53,9 @@
  *      open(2) it O_RDONLY (it must exist: making it is Node's), flock
  *      LOCK_SH, the ops, close.  An undo removes each DOPK_ABSENT path found
  *      absent (rm -r, on its own file system, nothing followed), unless
- *      /proc/self/mountinfo shows a mount at or under it
+ *      /proc/self/mountinfo shows a mount at or under it.  The DOPK_SAME
+ *      and DOPK_DIR checks are also made once before step 1: failing there
+ *      (a layer tar changed, a layer pruned) is a miss, and Node records anew
  *   3. every RP_LEAF must not exist (else Node: it checks whether another
  *      container uses it); then RP_CGROUP_OP in order
  *   4. mkfifo <root>/<id>/exec.fifo, chmod 0622

@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { World, waitFor, type Result } from '../helpers/tsrun';
+import { BUSYBOX_IMAGE, World, waitFor, type Result } from '../helpers/tsrun';
 import { alive, leftovers, uniqueId } from '../helpers/leftovers';
 
 const w = new World('tsrun-test-replay');
@@ -181,5 +181,139 @@ test('replay: a replayed run in the foreground forwards signals to the container
   const code = await new Promise<number | null>((res) => again.once('exit', (c) => res(c)));
   assert.ok(/^tsrun-front: replay\b/m.test(err), err);
   assert.equal(code, 7, 'SIGTERM reached the container, whose status is the run\'s');
+  assert.deepEqual(leftovers(w, id), []);
+});
+
+// ---- containers on image layers (tsrun.layers): replay.h step 2b, the write layer ----
+
+/** The command line with --data-dir (this world's): the write layers go there. */
+const callD = (args: string[], env: NodeJS.ProcessEnv = {}): Result => w.tsrun(args, { env: { ...TRACE, ...env } });
+const fastDelete = (r: Result) => /^tsrun-front: fast: delete$/m.test(r.stderr);
+
+function layeredBundle(name: string, args: string[], edit: (s: any) => void = () => {}): string {
+  return w.layered((s) => {
+    s.process.args = args;
+    s.process.terminal = false;
+    edit(s);
+  }, name);
+}
+
+/** The write layer of a container: every path under it with its type and mode, and the owner file. */
+function writeLayer(id: string) {
+  const top = path.join(w.dataDir, 'containers', id);
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const n of fs.readdirSync(d).sort()) {
+      const p = path.join(d, n);
+      const st = fs.lstatSync(p);
+      out.push(`${path.relative(top, p)} ${st.isDirectory() ? 'd' : 'f'} ${(st.mode & 0o7777).toString(8)}`);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(top);
+  return { tree: out, owner: JSON.parse(fs.readFileSync(path.join(top, 'owner'), 'utf8')) };
+}
+
+test('replay: a container on image layers is replayed: the same state dir, write layer and owner file as the Node create; its delete is fast and leaves nothing', async () => {
+  const id = uniqueId('rp-layers');
+  const b = layeredBundle(id, ['sleep', '100']);
+  const made: unknown[] = [];
+  for (const round of [0, 1]) {
+    const r = callD(['create', '--bundle', b, id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(round === 0 ? viaNode(r) : replayed(r), true, `round ${round}: ${r.stderr}`);
+    const layer = writeLayer(id);
+    assert.equal(layer.owner.root, w.root, 'the owner file names this --root');
+    for (const l of ['merged d 755', 'owner f 644', 'upper d 755', 'work d 700']) assert.ok(layer.tree.includes(l), `${l} in ${layer.tree}`);
+    const snap = snapshot(id);
+    assert.ok(snap.state.dataDir === w.dataDir && snap.state.layers.length === 1, 'state.json names the data dir and the layer');
+    assert.match(snap.front, /\ndelete-fast 1\n(.*\n)*write-layer .*\nwrite-layer-owner /);
+    made.push({ snap, layer });
+    const state = w.state(id);
+    assert.equal(callD(['start', id]).code, 0);
+    assert.equal(callD(['kill', id, 'KILL']).code, 0);
+    await waitFor(() => !alive(state.pid), 5000, 'the container to stop');
+    const d = callD(['delete', id]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.ok(fastDelete(d), `the delete of a stopped layered container is the front's: ${d.stderr}`);
+    assert.deepEqual(leftovers(w, id), []);
+  }
+  assert.deepEqual(made[1], made[0]);
+});
+
+test('replay: a replayed run on image layers writes into its own write layer, and its foreground delete removes it', () => {
+  const id = uniqueId('rp-lrun');
+  const b = layeredBundle(id, ['sh', '-c', 'echo written > /new-file && cat /new-file && test ! -e /old-file && echo written > /old-file']);
+  const first = callD(['run', '--bundle', b, id]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(viaNode(first), first.stderr);
+  const second = callD(['run', '--bundle', b, id]);
+  assert.ok(replayed(second), second.stderr);
+  assert.equal(second.code, 0, `a fresh write layer: ${second.stderr}`);
+  assert.equal(second.stdout, 'written\n');
+  assert.ok(!/delete through node/.test(second.stderr), `the run's delete is the front's: ${second.stderr}`);
+  assert.deepEqual(leftovers(w, id), []);
+});
+
+test('replay: a touched layer tar is a miss (Node looks at it again and records anew); then replayed again', () => {
+  const id = uniqueId('rp-ltouch');
+  const tar = path.join(w.dir, `${id}.tar`);
+  fs.copyFileSync(BUSYBOX_IMAGE, tar);
+  const b = layeredBundle(id, ['true'], (s) => (s.tsrun.layers = [tar]));
+  assert.ok(viaNode(callD(['run', '--bundle', b, id])));
+  assert.ok(replayed(callD(['run', '--bundle', b, id])));
+  const t = new Date(Date.now() + 5000);
+  fs.utimesSync(tar, t, t);
+  const r = callD(['run', '--bundle', b, id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^tsrun-front: node: replay miss: .*changed/m, 'a new mtime: a miss, before anything is made');
+  assert.deepEqual(leftovers(w, id), []);
+  const again = callD(['run', '--bundle', b, id]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok(replayed(again), `recorded anew: ${again.stderr}`);
+  assert.deepEqual(leftovers(w, id), []);
+});
+
+test('replay: a pruned layer is a miss; Node unpacks it again and the container works', () => {
+  const id = uniqueId('rp-lprune');
+  const b = layeredBundle(id, ['true']);
+  assert.equal(callD(['run', '--bundle', b, id]).code, 0);
+  assert.ok(replayed(callD(['run', '--bundle', b, id])));
+  const p = callD(['prune']);
+  assert.equal(p.code, 0, p.stderr);
+  assert.deepEqual(fs.readdirSync(path.join(w.dataDir, 'layers', 'sha256')), [], 'prune removed the layer nobody uses');
+  const r = callD(['run', '--bundle', b, id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^tsrun-front: node: replay miss: stat .*layers\/sha256/m);
+  assert.ok(replayed(callD(['run', '--bundle', b, id])), 'recorded anew');
+  // removed by hand: the same
+  fs.rmSync(path.join(w.dataDir, 'layers', 'sha256'), { recursive: true });
+  fs.mkdirSync(path.join(w.dataDir, 'layers', 'sha256'));
+  const h = callD(['run', '--bundle', b, id]);
+  assert.equal(h.code, 0, h.stderr);
+  assert.ok(viaNode(h), h.stderr);
+  assert.deepEqual(leftovers(w, id), []);
+});
+
+test('replay: a write layer that exists (stale, or another --root\'s) is Node\'s to decide; a failed replay removes the write layer it made', () => {
+  const id = uniqueId('rp-lstale');
+  const b = layeredBundle(id, ['true']);
+  assert.equal(callD(['run', '--bundle', b, id]).code, 0);
+  const wl = path.join(w.dataDir, 'containers', id);
+  fs.mkdirSync(path.join(wl, 'upper'), { recursive: true });
+  fs.writeFileSync(path.join(wl, 'upper', 'stale'), 'x');
+  const r = callD(['run', '--bundle', b, id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^tsrun-front: node: replay undone: .*containers\/rp-lstale-\w+" exists/m);
+  assert.deepEqual(leftovers(w, id), [], 'Node removed the stale write layer');
+  // the shim fails after step 2b made the write layer: the undo removes it, Node reports
+  const src = path.join(w.dir, `${id}-src`);
+  fs.mkdirSync(src);
+  const fb = layeredBundle(`${id}-f`, ['true'], (s) => s.mounts.push({ destination: '/data', type: 'bind', source: src, options: ['rbind', 'ro'] }));
+  assert.equal(callD(['run', '--bundle', fb, id]).code, 0);
+  fs.rmdirSync(src);
+  const f = callD(['run', '--bundle', fb, id], { TSRUN_FRONT_TRACE: '1' });
+  assert.notEqual(f.code, 0);
+  assert.match(f.stderr, /^tsrun-front: node: replay undone: shim/m);
   assert.deepEqual(leftovers(w, id), []);
 });
