@@ -63,3 +63,8 @@ export function busyboxLayer(w: World, rootfs: string): string {
   if (!fs.existsSync(tar)) execFileSync('tar', ['-cf', tar, '-C', rootfs, '.']);
   return tar;
 }
+
+/** The container state dirs under a --root (none when it does not exist); replay records (.replay) are not containers. */
+export function stateDirs(root: string): string[] {
+  return fs.existsSync(root) ? fs.readdirSync(root).filter((n) => !n.startsWith('.')) : [];
+}

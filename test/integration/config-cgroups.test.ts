@@ -11,6 +11,7 @@ import { spawnSync } from 'child_process';
 import { World } from '../helpers/tsrun';
 import { detectMode } from '../../src/cgroups/index';
 import type { Spec } from '../../src/spec/types';
+import { stateDirs } from '../helpers/leftovers';
 
 const INNER = process.argv.includes('--config-v2-inner');
 // the inner run is told its parent: its own pid differs
@@ -89,7 +90,7 @@ function inner(): void {
       const r = w.tsrun(['run', '--bundle', b, `lim-${name}`, 'echo', 'should-not-run']);
       (report.limits as Record<string, unknown>)[name] = { ...r, left: fs.existsSync(`/sys/fs/cgroup/${PARENT}/lim-${name}`) };
     }
-    report.stateLeft = fs.existsSync(w.root) ? fs.readdirSync(w.root) : [];
+    report.stateLeft = stateDirs(w.root);
   } catch (err) {
     report.error = (err as Error).stack;
   } finally {
@@ -225,7 +226,7 @@ if (INNER) {
     const r2 = w.tsrun(['run', '--bundle', b2, 'slice', 'echo', 'should-not-run']);
     assert.notEqual(r2.code, 0);
     assert.match(r2.stderr, /systemd cgroup driver requested/);
-    assert.deepEqual(fs.existsSync(w.root) ? fs.readdirSync(w.root) : [], []);
+    assert.deepEqual(stateDirs(w.root), []);
   });
 
   test('pure cgroup v2 (private mount namespace): placement, freeze, device BPF, clear errors for missing controllers', { skip: MODE !== 'hybrid' ? 'needs a hybrid host (its unified hierarchy stands in for a pure v2 one)' : false }, () => {

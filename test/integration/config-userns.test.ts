@@ -9,6 +9,7 @@ import { spawnSync } from 'child_process';
 
 import { World, BUSYBOX_ROOTFS } from '../helpers/tsrun';
 import type { Spec } from '../../src/spec/types';
+import { stateDirs } from '../helpers/leftovers';
 
 const w = new World('tsrun-test-config-userns');
 after(() => w.cleanup());
@@ -111,7 +112,7 @@ test('joining an existing user namespace and network namespace by path', () => {
   assert.notEqual(r2.code, 0);
   assert.match(r2.stderr, /^tsrun: network namespace path "\/proc\/self\/ns\/user" is a user namespace$/m);
   assert.doesNotMatch(r2.stdout, /should-not-run/);
-  assert.deepEqual(fs.readdirSync(w.root), []);
+  assert.deepEqual(stateDirs(w.root), []);
   const d = w.bundle((s: Spec) => {
     s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'network');
     s.linux!.namespaces!.push({ type: 'network', path: '/etc/hostname' });
@@ -119,7 +120,7 @@ test('joining an existing user namespace and network namespace by path', () => {
   const r3 = w.tsrun(['run', '--bundle', d, 'ns-bad2', 'echo', 'should-not-run']);
   assert.notEqual(r3.code, 0);
   assert.match(r3.stderr, /^tsrun: network namespace path "\/etc\/hostname" is not a namespace file$/m);
-  assert.deepEqual(fs.readdirSync(w.root), []);
+  assert.deepEqual(stateDirs(w.root), []);
 });
 
 test('time namespace: boottime and monotonic offsets', () => {

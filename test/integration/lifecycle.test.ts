@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { World, waitFor } from '../helpers/tsrun';
+import { stateDirs } from '../helpers/leftovers';
 
 const w = new World('tsrun-test-lifecycle');
 after(() => w.cleanup());
@@ -49,7 +50,7 @@ test('create → created, start → running, kill → stopped, delete → gone',
     const st = w.tsrun(['state', 'c1']);
     assert.notEqual(st.code, 0);
     assert.equal(st.stderr, `tsrun: container "c1" does not exist (see "tsrun --root ${w.root} list")\n`);
-    assert.deepEqual(fs.readdirSync(w.root), []);
+    assert.deepEqual(stateDirs(w.root), []);
   });
 });
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { World } from '../helpers/tsrun';
-import { pgrep, uniqueId } from '../helpers/leftovers';
+import { pgrep, uniqueId, stateDirs } from '../helpers/leftovers';
 
 const RUNS = Number(process.env.TSRUN_LONG_RUNS ?? 200);
 const PARALLEL = 2;
@@ -53,7 +53,7 @@ function sample(): Sample {
     cgroups: cgroupIds.size,
     fds: fs.readdirSync('/proc/self/fd').length,
     procs: pgrep(prefix).length + pgrep(w.root).length,
-    stateDirs: ls(w.root),
+    stateDirs: stateDirs(w.root).length,
     writeLayers: ls(path.join(w.dataDir, 'containers')),
     rssMB: Math.round(process.memoryUsage().rss / 1e6),
   };
