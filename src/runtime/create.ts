@@ -210,7 +210,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     st.write(rec);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(rec.pid));
     lock.release();
-    if (replayInputs && cgroupOps && cg.mode !== 'v2') {
+    if (replayInputs && cgroupOps) {
       try {
         writeReplay(ctx.root, {
           inputs: replayInputs,
