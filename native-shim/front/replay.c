@@ -21,9 +21,13 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/bpf.h>
 
 #include "front.h"
 #include "protocol.h"
@@ -206,6 +210,14 @@ stat_line (FILE *f, const char *name, const char *path, struct front_why *why)
   return 0;
 }
 
+/* statfs f_type of path, 0 when there is nothing to stat. */
+static unsigned long
+fs_type (const char *path)
+{
+  struct statfs sfs;
+  return statfs (path, &sfs) == 0 ? (unsigned long) sfs.f_type : 0;
+}
+
 /* The inputs text (replay.h): what makes two creates the same, but config.json. */
 static int
 replay_inputs (const struct front_call *c, const char *bundle, char **out, size_t *len, struct front_why *why)
@@ -246,6 +258,9 @@ replay_inputs (const struct front_call *c, const char *bundle, char **out, size_
     }
   fprintf (f, "cgroup %s\n", cg);
   free (cg);
+  /* the layout setupCgroup detects (detectMode): the same /proc/self/cgroup
+   * can be a hybrid host or a pure v2 one (a mount namespace away) */
+  fprintf (f, "cgroupfs %lx %lx\n", fs_type ("/sys/fs/cgroup"), fs_type ("/sys/fs/cgroup/unified"));
   if (fclose (f) != 0 && ret == 0)
     ret = front_fail (why, "replay: inputs: %s", strerror (errno));
   if (ret < 0)
@@ -387,6 +402,13 @@ parse_op (const struct tlv *t, struct cg_op *op)
       return op->parent != NULL && !have_value ? 0 : -1;
     case CGOP_WRITE:
       return op->parent == NULL && have_value ? 0 : -1;
+    case CGOP_ENABLE:
+      return op->parent == NULL && !have_value ? 0 : -1;
+    case CGOP_DEVICE_FILTER:
+      /* whole struct bpf_insn, at least one */
+      if (op->parent != NULL || !have_value || op->value.len == 0)
+        return -1;
+      return op->value.len % sizeof (struct bpf_insn) == 0 ? 0 : -1;
     default:
       return -1;
     }
@@ -686,6 +708,128 @@ cg_write (const char *path, const void *value, size_t len, struct front_why *why
   return 0;
 }
 
+/* Whether word is one of the blank-separated words of list. */
+static int
+has_word (const char *list, const char *word)
+{
+  size_t n = strlen (word);
+  const char *p = list;
+  while ((p = strstr (p, word)) != NULL)
+    {
+      int starts = p == list || strchr (" \t\n", p[-1]) != NULL;
+      int ends = p[n] == '\0' || strchr (" \t\n", p[n]) != NULL;
+      if (starts && ends)
+        return 1;
+      p += n;
+    }
+  return 0;
+}
+
+/* CGOP_ENABLE: cgroups/index.ts enableControllers, step for step.  Its
+ * writes are best effort there too: a controller that cannot be enabled
+ * makes the resource write that needs it fail, and that one undoes. */
+static int
+cg_enable (const char *dir, struct front_why *why)
+{
+  char avail[4096], enabled[4096], want[4096 + 64], file[4200], one[80];
+  char *c, *save = NULL;
+  size_t len = 0;
+  struct stat st;
+  int ret;
+
+  /* the root cgroup (no cgroup.events): not ours to change */
+  snprintf (file, sizeof file, "%s/cgroup.events", dir);
+  if (stat (file, &st) < 0)
+    return 0;
+  /* missing files read as empty (readFile ?? ''), other errors are failures as there */
+  ret = read_cg (dir, "cgroup.controllers", avail, sizeof avail);
+  if (ret < 0)
+    return front_fail (why, "read \"%s/cgroup.controllers\"", dir);
+  if (ret > 0)
+    avail[0] = '\0';
+  ret = read_cg (dir, "cgroup.subtree_control", enabled, sizeof enabled);
+  if (ret < 0)
+    return front_fail (why, "read \"%s/cgroup.subtree_control\"", dir);
+  if (ret > 0)
+    enabled[0] = '\0';
+  want[0] = '\0';
+  for (c = strtok_r (avail, " \t\n", &save); c != NULL; c = strtok_r (NULL, " \t\n", &save))
+    {
+      if (has_word (enabled, c))
+        continue;
+      len += (size_t) snprintf (want + len, sizeof want - len, "%s+%s", len ? " " : "", c);
+      if (len >= sizeof want)
+        return front_fail (why, "\"%s/cgroup.controllers\": too many controllers", dir);
+    }
+  if (len == 0)
+    return 0;
+  snprintf (file, sizeof file, "%s/cgroup.subtree_control", dir);
+  if (cg_write (file, want, len, why) == 0)
+    return 0;
+  /* one refused controller fails the whole write: the others one by one */
+  save = NULL;
+  for (c = strtok_r (want, " ", &save); c != NULL; c = strtok_r (NULL, " ", &save))
+    {
+      snprintf (one, sizeof one, "%s", c);
+      cg_write (file, one, strlen (one), why);
+    }
+  why->text[0] = '\0';
+  return 0;
+}
+
+static long
+sys_bpf (int cmd, union bpf_attr *attr)
+{
+  return syscall (SYS_bpf, cmd, attr, sizeof *attr);
+}
+
+/* CGOP_DEVICE_FILTER: sys/bpf.ts loadDeviceProgram + attachDeviceProgram.
+ * Nothing to detach first: the cgroup is new (its leaf did not exist).  The
+ * attached program lives as long as the cgroup: removing the dir (undo,
+ * delete) detaches it, and our fds can go. */
+static int
+cg_device_filter (const char *dir, const struct tlv *insns, struct front_why *why)
+{
+  /* as bpf.ts: the kernel wants a license string, this one is not GPL (no GPL-only helper is used) */
+  static const char license[] = "Apache-2.0";
+  union bpf_attr attr;
+  int prog, cg;
+  long ret;
+
+  memset (&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  attr.insn_cnt = insns->len / sizeof (struct bpf_insn);
+  attr.insns = (uint64_t) (uintptr_t) insns->val;
+  attr.license = (uint64_t) (uintptr_t) license;
+  memcpy (attr.prog_name, "tsrun_dev", sizeof "tsrun_dev");
+  prog = (int) sys_bpf (BPF_PROG_LOAD, &attr);
+  if (prog < 0)
+    return front_fail (why, "bpf(BPF_PROG_LOAD) for \"%s\": %s", dir, strerror (errno));
+  cg = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cg < 0)
+    {
+      int e = errno;
+      close (prog);
+      return front_fail (why, "open \"%s\": %s", dir, strerror (e));
+    }
+  memset (&attr, 0, sizeof attr);
+  attr.target_fd = (uint32_t) cg;
+  attr.attach_bpf_fd = (uint32_t) prog;
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  attr.attach_flags = BPF_F_ALLOW_MULTI;
+  ret = sys_bpf (BPF_PROG_ATTACH, &attr);
+  if (ret < 0)
+    {
+      int e = errno;
+      close (cg);
+      close (prog);
+      return front_fail (why, "bpf(BPF_PROG_ATTACH) \"%s\": %s", dir, strerror (e));
+    }
+  close (cg);
+  close (prog);
+  return 0;
+}
+
 static int
 cgroup_op (struct replay *rp, const struct cg_op *op, struct front_why *why)
 {
@@ -720,6 +864,10 @@ cgroup_op (struct replay *rp, const struct cg_op *op, struct front_why *why)
             return ret;
         }
       return 0;
+    case CGOP_ENABLE:
+      return cg_enable (op->path, why);
+    case CGOP_DEVICE_FILTER:
+      return cg_device_filter (op->path, &op->value, why);
     default:
       return cg_write (op->path, op->value.val, op->value.len, why);
     }

@@ -20,16 +20,20 @@ export function setWriteHook(h: ((file: string, value: string) => void) | undefi
 /**
  * What setupCgroup did, as operations a replay record repeats
  * (native-shim/include/replay.h, CGOP_*): every mkdir (made or found), the
- * v1 cpuset inheritance, every write.
+ * v1 cpuset inheritance, the v2 controller delegation of a parent
+ * (enableControllers), every write, and the v2 device filter (the struct
+ * bpf_insn[] bytes given to bpf.ts setDeviceFilter).
  */
 export type CgroupOp =
   | { op: 'mkdir'; path: string }
   | { op: 'inherit'; path: string; parent: string }
-  | { op: 'write'; path: string; value: string };
+  | { op: 'enable'; path: string }
+  | { op: 'write'; path: string; value: string }
+  | { op: 'device-filter'; path: string; value: Buffer };
 
 interface Recording {
   ops: CgroupOp[];
-  /** inside an operation recorded as a whole (inherit): its writes are part of it */
+  /** inside an operation recorded as a whole (inherit, enable): its writes are part of it */
   paused: boolean;
 }
 let recording: Recording | undefined;

@@ -30,12 +30,7 @@ export interface SetupOptions {
   skipDevices?: boolean;
   /** Called with the record before any directory is made (to persist it, or to refuse it by throwing). */
   onPlanned?: (rec: CgroupRecord) => void;
-  /**
-   * Filled with what setupCgroup does, for a replay record (src/runtime/replay.ts).
-   * Not on a pure cgroup v2 host (the record cannot hold its controller
-   * delegation and device filter): there it stays empty, and the caller must
-   * not make a record.
-   */
+  /** Filled with what setupCgroup does, for a replay record (src/runtime/replay.ts). */
   record?: CgroupOp[];
 }
 
@@ -202,8 +197,17 @@ function cpusetInherit(parent: string, dir: string): void {
   });
 }
 
-/** v2: enable in parent's cgroup.subtree_control every controller it has (best effort, never in the root). */
+/**
+ * v2: enable in parent's cgroup.subtree_control every controller it has (best
+ * effort, never in the root).  Recorded as one operation: what it writes
+ * depends on the parent's state at the time (a replay does the same steps,
+ * replay.h CGOP_ENABLE).
+ */
 function enableControllers(parent: string): void {
+  recordAs({ op: 'enable', path: parent }, () => enableControllersNow(parent));
+}
+
+function enableControllersNow(parent: string): void {
   if (!exists(path.join(parent, 'cgroup.events'))) return; // the root cgroup: not ours to change
   const avail = v2Controllers(parent);
   const enabled = new Set((readFile(path.join(parent, 'cgroup.subtree_control')) ?? '').split(/\s+/).filter(Boolean));
@@ -231,7 +235,10 @@ function applyDevices(rec: CgroupRecord, r: Resources | undefined, linuxDevices:
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const bpf = require('../sys/bpf') as typeof import('../sys/bpf');
     try {
-      bpf.setDeviceFilter(dir, insns);
+      // a replay loads and attaches the same program (replay.h
+      // CGOP_DEVICE_FILTER) to a cgroup it made (step 3: the leaves must not
+      // exist), so without an older program to detach as setDeviceFilter does
+      recordAs({ op: 'device-filter', path: dir, value: insns }, () => bpf.setDeviceFilter(dir, insns));
     } catch (err) {
       throw new SystemError(`cgroup: device filter for "${dir}": ${(err as Error).message}`, (err as SystemError).errno ?? 0, {
         cause: err,
@@ -295,9 +302,8 @@ export function setupCgroup(o: SetupOptions): CgroupRecord {
   const rec: CgroupRecord = { mode, paths };
   o.onPlanned?.(rec);
   const created: string[] = [];
-  const ops = mode === 'v2' ? undefined : o.record;
   try {
-    recordOps(ops, () => {
+    recordOps(o.record, () => {
       for (const [hr, ctrls] of hierRoots) {
         const isCpuset = ctrls.includes('cpuset');
         const isV2 = ctrls.includes('unified');

@@ -212,7 +212,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     st.write(rec);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(rec.pid));
     lock.release();
-    if (replayInputs && cgroupOps && dataOps && !root.unrecorded && cg.mode !== 'v2') {
+    if (replayInputs && cgroupOps && dataOps && !root.unrecorded) {
       try {
         writeReplay(ctx.root, {
           inputs: replayInputs,

@@ -167,7 +167,9 @@ export function encodeReplay(p: ReplayParts): Buffer | undefined {
     w.group(RP.CGROUP_OP, (g) => {
       if (op.op === 'mkdir') g.u64(CGO.OP, CGOP.MKDIR).str(CGO.PATH, op.path);
       else if (op.op === 'inherit') g.u64(CGO.OP, CGOP.INHERIT).str(CGO.PATH, op.path).str(CGO.PARENT, op.parent);
-      else g.u64(CGO.OP, CGOP.WRITE).str(CGO.PATH, op.path).str(CGO.VALUE, op.value);
+      else if (op.op === 'enable') g.u64(CGO.OP, CGOP.ENABLE).str(CGO.PATH, op.path);
+      else if (op.op === 'write') g.u64(CGO.OP, CGOP.WRITE).str(CGO.PATH, op.path).str(CGO.VALUE, op.value);
+      else g.u64(CGO.OP, CGOP.DEVICE_FILTER).str(CGO.PATH, op.path).raw(CGO.VALUE, op.value);
     });
   }
   return w

@@ -3,6 +3,10 @@
 // exactly what TypeScript writes for the same container.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { setupCgroup, type CgroupOp } from '../../src/cgroups';
 import { frontRecord } from '../../src/runtime/front-record';
 import type { ContainerRecord } from '../../src/runtime/record';
 import * as crypto from 'crypto';
@@ -83,6 +87,68 @@ test('replay: the filled templates are what TypeScript writes for the same conta
   );
   assert.equal(ops[2].find((e) => e.tag === CGO.VALUE)!.value.toString(), '10');
   assert.deepEqual(m.get(RP.PLAN), [Buffer.from([1, 2, 3])]);
+});
+
+test('replay: the cgroup v2 ops: enable (a path only) and device-filter (the bpf_insn bytes, verbatim)', () => {
+  const insns = Buffer.from([0xb7, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+  const bytes = encodeReplay({
+    inputs: Buffer.from('tsrun-replay 1\n'),
+    config: Buffer.from('{}'),
+    rec: { ...rec(), cgroup: { mode: 'v2', paths: { unified: '/sys/fs/cgroup/tsrun/c1' } } },
+    configCopy: '{}',
+    leaves: ['/sys/fs/cgroup/tsrun/c1'],
+    ops: [
+      { op: 'mkdir', path: '/sys/fs/cgroup/tsrun' },
+      { op: 'enable', path: '/sys/fs/cgroup' },
+      { op: 'mkdir', path: '/sys/fs/cgroup/tsrun/c1' },
+      { op: 'enable', path: '/sys/fs/cgroup/tsrun' },
+      { op: 'write', path: '/sys/fs/cgroup/tsrun/c1/pids.max', value: '10' },
+      { op: 'device-filter', path: '/sys/fs/cgroup/tsrun/c1', value: insns },
+    ],
+    plan: Buffer.alloc(0),
+  });
+  assert.ok(bytes);
+  const ops = readTlv(bytes)
+    .filter((e) => e.tag === RP.CGROUP_OP)
+    .map((g) => readTlv(g.value).map((e) => [e.tag, e.tag === CGO.OP ? Number(tlvU64(e.value)) : e.value] as const));
+  assert.deepEqual(ops, [
+    [[CGO.OP, CGOP.MKDIR], [CGO.PATH, Buffer.from('/sys/fs/cgroup/tsrun')]],
+    [[CGO.OP, CGOP.ENABLE], [CGO.PATH, Buffer.from('/sys/fs/cgroup')]],
+    [[CGO.OP, CGOP.MKDIR], [CGO.PATH, Buffer.from('/sys/fs/cgroup/tsrun/c1')]],
+    [[CGO.OP, CGOP.ENABLE], [CGO.PATH, Buffer.from('/sys/fs/cgroup/tsrun')]],
+    [[CGO.OP, CGOP.WRITE], [CGO.PATH, Buffer.from('/sys/fs/cgroup/tsrun/c1/pids.max')], [CGO.VALUE, Buffer.from('10')]],
+    [[CGO.OP, CGOP.DEVICE_FILTER], [CGO.PATH, Buffer.from('/sys/fs/cgroup/tsrun/c1')], [CGO.VALUE, insns]],
+  ]);
+});
+
+test('replay: setupCgroup on cgroup v2 records each enableControllers as one op, not its writes', (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-test-rp-v2-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const put = (rel: string, v: string) => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), v);
+  };
+  // a fake v2 tree (cgroups-fs.test.ts does the same): the kernel's files, made by hand
+  put('cgroup.controllers', 'cpu pids');
+  put('cgroup.subtree_control', 'cpu pids');
+  put('tsrun/cgroup.controllers', 'cpu pids');
+  put('tsrun/cgroup.subtree_control', '');
+  put('tsrun/cgroup.events', 'populated 0\n');
+  put('tsrun/c1/cgroup.events', 'populated 0\n');
+  put('tsrun/c1/cgroup.controllers', 'cpu pids');
+  put('tsrun/c1/pids.max', '');
+  const ops: CgroupOp[] = [];
+  const cg = setupCgroup({ id: 'c1', root, skipDevices: true, resources: { pids: { limit: 10 } }, record: ops });
+  assert.equal(cg.mode, 'v2');
+  const p = (rel: string) => path.join(root, rel);
+  assert.deepEqual(ops, [
+    { op: 'mkdir', path: p('tsrun') },
+    { op: 'enable', path: root },
+    { op: 'mkdir', path: p('tsrun/c1') },
+    { op: 'enable', path: p('tsrun') },
+    { op: 'write', path: p('tsrun/c1/pids.max'), value: '10' },
+  ]);
+  assert.equal(fs.readFileSync(p('tsrun/cgroup.subtree_control'), 'utf8'), '+cpu +pids', 'the enable did write');
 });
 
 test('replay: a 0x01 in the container\'s record (it would read as a marker) means no record', () => {
