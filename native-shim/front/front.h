@@ -112,11 +112,17 @@ int front_read_proc_stat (long pid, char *state, unsigned long long *start_time)
 int front_lock_dir (const char *dir, int *fd_out, int *gone, struct front_why *why);
 int front_remove_state_dir (int dirfd, const char *dir, struct front_why *why);
 
-/* Small file helpers (replay.c, verbs.c). */
+/* Small file and path helpers (util.c). */
+void front_sleep_ms (int ms);
 /* all of buf to fd (EINTR retried); -1 with errno */
 int front_write_all (int fd, const void *buf, size_t n);
 /* A whole file, malloc'd and NUL-terminated; -errno on failure. */
 int front_read_file (const char *path, char **out, size_t *len_out, size_t max);
+/* A small file into buf (NUL-terminated, trailing whitespace trimmed as
+ * cgroups/fs.ts readFile does): its length, or -errno. */
+int front_read_small (const char *path, char *buf, size_t size);
+/* file written as `<file>.<pid>.tmp` + rename, mode 0644 (store.ts writeFileAtomic) */
+int front_write_atomic (const char *file, const void *data, size_t len, struct front_why *why);
 /* path.resolve of Node: cwd-joined when relative, ".", ".." and repeated
  * or trailing '/' removed; no symlink is resolved.  -1 when too long. */
 int front_resolve_path (const char *in, char *out, size_t size);

@@ -39,152 +39,6 @@
 #define FORWARD_WAIT_MS 10000
 #define DEFAULT_DATA_DIR "/var/lib/tsrun"
 
-/* ---- small helpers ---- */
-
-static void
-sleep_ms (int ms)
-{
-  struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
-  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-    ;
-}
-
-int
-front_write_all (int fd, const void *buf, size_t n)
-{
-  const char *p = buf;
-  while (n > 0)
-    {
-      ssize_t w = write (fd, p, n);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return -1;
-      p += w;
-      n -= (size_t) w;
-    }
-  return 0;
-}
-
-int
-front_read_file (const char *path, char **out, size_t *len_out, size_t max)
-{
-  size_t len = 0, cap = 4096;
-  char *buf = malloc (cap);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || buf == NULL)
-    {
-      int e = fd < 0 ? errno : ENOMEM;
-      if (fd >= 0)
-        close (fd);
-      free (buf);
-      return -e;
-    }
-  for (;;)
-    {
-      ssize_t r;
-      if (len + 1 >= cap)
-        {
-          char *nb = cap >= max ? NULL : realloc (buf, cap * 2);
-          if (nb == NULL)
-            {
-              close (fd);
-              free (buf);
-              return -EFBIG;
-            }
-          buf = nb;
-          cap *= 2;
-        }
-      r = read (fd, buf + len, cap - 1 - len);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          int e = errno;
-          close (fd);
-          free (buf);
-          return -e;
-        }
-      if (r == 0)
-        break;
-      len += (size_t) r;
-    }
-  close (fd);
-  buf[len] = '\0';
-  *out = buf;
-  *len_out = len;
-  return 0;
-}
-
-int
-front_resolve_path (const char *in, char *out, size_t size)
-{
-  char buf[PATH_MAX * 2];
-  size_t len = 0;
-  char *p, *save = NULL;
-
-  if (in[0] == '/')
-    snprintf (buf, sizeof buf, "%s", in);
-  else
-    {
-      char cwd[PATH_MAX];
-      if (getcwd (cwd, sizeof cwd) == NULL)
-        return -1;
-      if ((size_t) snprintf (buf, sizeof buf, "%s/%s", cwd, in) >= sizeof buf)
-        return -1;
-    }
-  if (strlen (buf) >= sizeof buf - 1 || size < 2)
-    return -1;
-  out[0] = '\0';
-  for (p = strtok_r (buf, "/", &save); p != NULL; p = strtok_r (NULL, "/", &save))
-    {
-      size_t n = strlen (p);
-      if (strcmp (p, ".") == 0)
-        continue;
-      if (strcmp (p, "..") == 0)
-        {
-          char *slash = len ? strrchr (out, '/') : NULL;
-          len = slash ? (size_t) (slash - out) : 0;
-          out[len] = '\0';
-          continue;
-        }
-      if (len + 1 + n + 1 > size)
-        return -1;
-      out[len++] = '/';
-      memcpy (out + len, p, n + 1);
-      len += n;
-    }
-  if (len == 0)
-    strcpy (out, "/");
-  return 0;
-}
-
-/* file written as `<file>.<pid>.tmp` + rename (store.ts writeFileAtomic). */
-static int
-write_atomic (const char *file, const void *data, size_t len, struct front_why *why)
-{
-  char tmp[PATH_MAX + 32];
-  int fd;
-  snprintf (tmp, sizeof tmp, "%s.%d.tmp", file, (int) getpid ());
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return front_fail (why, "open \"%s\": %s", tmp, strerror (errno));
-  if (front_write_all (fd, data, len) < 0)
-    {
-      int e = errno;
-      close (fd);
-      unlink (tmp);
-      return front_fail (why, "write \"%s\": %s", tmp, strerror (e));
-    }
-  if (close (fd) < 0 || rename (tmp, file) < 0)
-    {
-      int e = errno;
-      unlink (tmp);
-      return front_fail (why, "write \"%s\": %s", file, strerror (e));
-    }
-  return 0;
-}
-
 /* ---- the inputs and the key ---- */
 
 /* front_find_top, once */
@@ -594,7 +448,7 @@ write_template (struct replay *rp, const char *name, int tag, struct front_why *
   if (ret < 0)
     return ret;
   snprintf (path, sizeof path, "%s/%s", rp->c->dir, name);
-  ret = write_atomic (path, data, len, why);
+  ret = front_write_atomic (path, data, len, why);
   free (data);
   return ret;
 }
@@ -633,7 +487,7 @@ write_front_record (struct replay *rp, struct front_why *why)
   if (ret == 0)
     {
       snprintf (path, sizeof path, "%s/front", rp->c->dir);
-      ret = write_atomic (path, out, olen, why);
+      ret = front_write_atomic (path, out, olen, why);
     }
   free (out);
   for (i = 0; i < 4; i++)
@@ -671,23 +525,19 @@ static int
 read_cg (const char *dir, const char *name, char *buf, size_t size)
 {
   char path[4200];
-  size_t len;
-  char *data, *s;
+  size_t skip = 0;
   int ret;
   snprintf (path, sizeof path, "%s/%s", dir, name);
-  ret = front_read_file (path, &data, &len, 1 << 20);
+  ret = front_read_small (path, buf, size);
   if (ret == -ENOENT || ret == -ENOTDIR)
     return 1;
-  if (ret < 0)
+  /* a file that fills buf may have been cut */
+  if (ret < 0 || (size_t) ret >= size - 1)
     return -1;
-  for (s = data; *s == ' ' || *s == '\t' || *s == '\n'; s++)
-    ;
-  while (len > 0 && (data[len - 1] == ' ' || data[len - 1] == '\t' || data[len - 1] == '\n'))
-    data[--len] = '\0';
-  snprintf (buf, size, "%s", s);
-  ret = strlen (s) < size ? 0 : -1;
-  free (data);
-  return ret;
+  while (buf[skip] == ' ' || buf[skip] == '\t' || buf[skip] == '\n')
+    skip++;
+  memmove (buf, buf + skip, (size_t) ret - skip + 1);
+  return 0;
 }
 
 static int
@@ -1091,7 +941,7 @@ replay_steps (struct replay *rp, struct front_why *why)
   if (ret < 0)
     return ret;
   snprintf (path, sizeof path, "%s/config.json", c->dir);
-  ret = write_atomic (path, rp->rec->tags[RP_CONFIG_COPY].val, rp->rec->tags[RP_CONFIG_COPY].len, why);
+  ret = front_write_atomic (path, rp->rec->tags[RP_CONFIG_COPY].val, rp->rec->tags[RP_CONFIG_COPY].len, why);
   if (ret < 0)
     return ret;
   /* 2b */
@@ -1131,7 +981,7 @@ replay_steps (struct replay *rp, struct front_why *why)
       int n = snprintf (pid, sizeof pid, "%ld", rp->pid);
       if (front_resolve_path (c->pid_file, file, sizeof file) < 0)
         return front_fail (why, "--pid-file \"%s\": path too long", c->pid_file);
-      ret = write_atomic (file, pid, (size_t) n, why);
+      ret = front_write_atomic (file, pid, (size_t) n, why);
       if (ret < 0)
         return ret;
     }
@@ -1152,7 +1002,7 @@ undo (struct replay *rp)
     {
       kill ((pid_t) rp->pid, SIGKILL);
       for (waited = 0; waited < FORWARD_WAIT_MS && front_is_alive (rp->pid, rp->start_time); waited += 5)
-        sleep_ms (5);
+        front_sleep_ms (5);
     }
   /* the shim joined the cgroups too: gone before they are removed */
   if (rp->shim > 0)
@@ -1166,12 +1016,12 @@ undo (struct replay *rp)
                 ;
               break;
             }
-          sleep_ms (5);
+          front_sleep_ms (5);
         }
     }
   for (i = rp->n_made_cg - 1; i >= 0; i--)
     for (waited = 0; rmdir (rp->made_cg[i]) < 0 && errno == EBUSY && waited < 1000; waited += 10)
-      sleep_ms (10);
+      front_sleep_ms (10);
   /* the write layer (releaseRootfs): its overlay was in the container's
    * mount namespace only; a mount here on the host is not ours to undo */
   for (i = 0; i < rp->n_absent; i++)

@@ -32,40 +32,6 @@ front_status_name (enum front_status s)
     }
 }
 
-/* A small file into buf (NUL-terminated, trailing whitespace trimmed as
- * cgroups/fs.ts readFile does); -errno on failure. */
-static int
-read_small (const char *path, char *buf, size_t size)
-{
-  size_t len = 0;
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  for (;;)
-    {
-      ssize_t r = read (fd, buf + len, size - 1 - len);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          int e = errno;
-          close (fd);
-          return -e;
-        }
-      if (r == 0 || len + (size_t) r >= size - 1)
-        {
-          len += (size_t) r;
-          break;
-        }
-      len += (size_t) r;
-    }
-  close (fd);
-  buf[len] = '\0';
-  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-    buf[--len] = '\0';
-  return (int) len;
-}
-
 /* proc.ts readProcStat: state letter and field 22; -1 when unreadable (null there). */
 int
 front_read_proc_stat (long pid, char *state, unsigned long long *start_time)
@@ -74,7 +40,7 @@ front_read_proc_stat (long pid, char *state, unsigned long long *start_time)
   char *close_paren, *f;
   int field;
   snprintf (path, sizeof path, "/proc/%ld/stat", pid);
-  if (read_small (path, buf, sizeof buf) < 0)
+  if (front_read_small (path, buf, sizeof buf) < 0)
     return -1;
   close_paren = strrchr (buf, ')');
   if (close_paren == NULL || close_paren[1] != ' ')
@@ -115,7 +81,7 @@ is_frozen (const struct front_record *rec, int *frozen, struct front_why *why)
   if (rec->freezer == FREEZER_V1)
     {
       snprintf (path, sizeof path, "%s/freezer.state", rec->freezer_dir);
-      ret = read_small (path, buf, sizeof buf);
+      ret = front_read_small (path, buf, sizeof buf);
       if (ret == -ENOENT || ret == -ENOTDIR)
         return 0;
       if (ret < 0)
@@ -124,7 +90,7 @@ is_frozen (const struct front_record *rec, int *frozen, struct front_why *why)
       return 0;
     }
   snprintf (path, sizeof path, "%s/cgroup.freeze", rec->freezer_dir);
-  ret = read_small (path, buf, sizeof buf);
+  ret = front_read_small (path, buf, sizeof buf);
   if (ret == -ENOENT || ret == -ENOTDIR)
     return 0;
   if (ret < 0)
@@ -132,7 +98,7 @@ is_frozen (const struct front_record *rec, int *frozen, struct front_why *why)
   if (strcmp (buf, "1") != 0)
     return 0;
   snprintf (path, sizeof path, "%s/cgroup.events", rec->freezer_dir);
-  ret = read_small (path, buf, sizeof buf);
+  ret = front_read_small (path, buf, sizeof buf);
   if (ret < 0)
     return front_fail (why, "read \"%s\": %s", path, strerror (-ret));
   *frozen = strncmp (buf, "frozen 1", 8) == 0 && (buf[8] == '\0' || buf[8] == '\n');
@@ -263,14 +229,6 @@ front_state (struct front_call *c, struct front_why *why)
   return ret;
 }
 
-static void
-sleep_ms (int ms)
-{
-  struct timespec ts = { .tv_sec = 0, .tv_nsec = (long) ms * 1000000L };
-  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-    ;
-}
-
 /* start.ts: read the byte the container process writes into the exec fifo. */
 int
 front_start (struct front_call *c, struct front_why *why)
@@ -318,7 +276,7 @@ front_start (struct front_call *c, struct front_why *why)
           goto out;
         }
       if (delay)
-        sleep_ms (delay);
+        front_sleep_ms (delay);
       delay = delay + 1 < 10 ? delay + 1 : 10;
     }
   close (fd);
@@ -477,7 +435,7 @@ cgroup_empty (const char *dir, int *empty)
     }
   closedir (d);
   snprintf (path, sizeof path, "%s/cgroup.procs", dir);
-  ret = read_small (path, buf, sizeof buf);
+  ret = front_read_small (path, buf, sizeof buf);
   if (ret < 0)
     return ret;
   if (ret > 0)
@@ -552,132 +510,6 @@ front_remove_state_dir (int dirfd, const char *dir, struct front_why *why)
   if (rmdir (dir) < 0 && errno != ENOENT)
     return front_fail (why, "rmdir \"%s\": %s", dir, strerror (errno));
   return 0;
-}
-
-/* A mountinfo path field with its octal escapes (\040 ...) undone, in place. */
-static void
-unescape_octal (char *s)
-{
-  char *o = s;
-  for (; *s; s++)
-    {
-      if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7')
-        {
-          *o++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-          s += 3;
-        }
-      else
-        *o++ = *s;
-    }
-  *o = '\0';
-}
-
-int
-front_mounted_under (const char *dir)
-{
-  size_t dlen = strlen (dir), len;
-  char *buf, *line, *save = NULL;
-  int ret = front_read_file ("/proc/self/mountinfo", &buf, &len, 16 << 20), found = 0;
-  if (ret < 0)
-    return -1;
-  for (line = strtok_r (buf, "\n", &save); line != NULL && !found; line = strtok_r (NULL, "\n", &save))
-    {
-      /* id parent major:minor root MOUNT-POINT ... */
-      char *f = line, *end;
-      int i;
-      for (i = 0; i < 4 && f != NULL; i++)
-        if ((f = strchr (f, ' ')) != NULL)
-          f++;
-      if (f == NULL)
-        continue;
-      if ((end = strchr (f, ' ')) != NULL)
-        *end = '\0';
-      unescape_octal (f);
-      found = strncmp (f, dir, dlen) == 0 && (f[dlen] == '\0' || f[dlen] == '/');
-    }
-  free (buf);
-  return found;
-}
-
-#define REMOVE_MAX_DEPTH 256
-
-/* rm -r of name in dirfd, not leaving the file system dev. */
-static int
-remove_at (int dirfd, const char *name, const char *top, dev_t dev, int depth, struct front_why *why)
-{
-  struct stat st, dst;
-  struct dirent *e;
-  DIR *d;
-  int fd, pass;
-
-  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : front_fail (why, "lstat \"%s\" (under \"%s\"): %s", name, top, strerror (errno));
-  if (!S_ISDIR (st.st_mode))
-    {
-      if (unlinkat (dirfd, name, 0) < 0 && errno != ENOENT)
-        return front_fail (why, "unlink \"%s\" (under \"%s\"): %s", name, top, strerror (errno));
-      return 0;
-    }
-  if (st.st_dev != dev)
-    return front_fail (why, "\"%s\" (under \"%s\") is on another file system", name, top);
-  /* most dirs of a write layer are empty (merged, work/work, often upper) */
-  if (unlinkat (dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
-    return 0;
-  if (errno != ENOTEMPTY && errno != EEXIST)
-    return front_fail (why, "rmdir \"%s\" (under \"%s\"): %s", name, top, strerror (errno));
-  if (depth >= REMOVE_MAX_DEPTH)
-    return front_fail (why, "\"%s\": deeper than %d", top, REMOVE_MAX_DEPTH);
-  fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return front_fail (why, "open \"%s\" (under \"%s\"): %s", name, top, strerror (errno));
-  /* the dir we looked at, not one put in its place since */
-  if (fstat (fd, &dst) < 0 || dst.st_dev != st.st_dev || dst.st_ino != st.st_ino)
-    {
-      close (fd);
-      return front_fail (why, "\"%s\" (under \"%s\") changed while being removed", name, top);
-    }
-  d = fdopendir (fd);
-  if (d == NULL)
-    {
-      close (fd);
-      return front_fail (why, "fdopendir \"%s\": %s", name, strerror (errno));
-    }
-  /* entries removed while reading may hide others from readdir: read again until empty */
-  for (pass = 0;; pass++)
-    {
-      while ((e = readdir (d)) != NULL)
-        {
-          int ret;
-          if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
-            continue;
-          ret = remove_at (fd, e->d_name, top, dev, depth + 1, why);
-          if (ret < 0)
-            {
-              closedir (d);
-              return ret;
-            }
-        }
-      if (unlinkat (dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
-        break;
-      if ((errno != ENOTEMPTY && errno != EEXIST) || pass == 2)
-        {
-          int err = errno;
-          closedir (d);
-          return front_fail (why, "rmdir \"%s\" (under \"%s\"): %s", name, top, strerror (err));
-        }
-      rewinddir (d);
-    }
-  closedir (d);
-  return 0;
-}
-
-int
-front_remove_tree (const char *path, struct front_why *why)
-{
-  struct stat st;
-  if (lstat (path, &st) < 0)
-    return errno == ENOENT ? 0 : front_fail (why, "lstat \"%s\": %s", path, strerror (errno));
-  return remove_at (AT_FDCWD, path, path, st.st_dev, 0, why);
 }
 
 /*
@@ -760,7 +592,7 @@ front_delete (struct front_call *c, struct front_why *why)
     {
       char path[4200], buf[64];
       snprintf (path, sizeof path, "%s/freezer.state", rec.freezer_dir);
-      ret = read_small (path, buf, sizeof buf);
+      ret = front_read_small (path, buf, sizeof buf);
       if ((ret < 0 && ret != -ENOENT && ret != -ENOTDIR) || (ret >= 0 && strcmp (buf, "THAWED") != 0))
         {
           ret = front_fail (why, "delete: \"%s\" is not THAWED", path);
