@@ -284,7 +284,8 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
   return 0;
 }
 
-/* The test crash points (TSRUN_TEST_*) are TypeScript's; TSRUN_SHIM names
+/* The test crash points (TSRUN_TEST_*) are TypeScript's, but the replay's
+ * own (TSRUN_TEST_REPLAY_KILL_AT, replay.c kill_point); TSRUN_SHIM names
  * another shim than the one a replay record was made with; TSRUN_NO_REPLAY
  * turns replays off. */
 static int
@@ -293,7 +294,7 @@ check_env (const struct front_call *c, struct front_why *why)
   int replay = strcmp (c->verb, "create") == 0 || strcmp (c->verb, "run") == 0;
   char **e;
   for (e = environ; *e; e++)
-    if (strncmp (*e, "TSRUN_TEST_", 11) == 0
+    if ((strncmp (*e, "TSRUN_TEST_", 11) == 0 && !(replay && strncmp (*e, "TSRUN_TEST_REPLAY_KILL_AT=", 26) == 0))
         || (replay && (strncmp (*e, "TSRUN_SHIM=", 11) == 0 || strncmp (*e, "TSRUN_NO_REPLAY=", 16) == 0)))
       return front_fail (why, "%.*s is set", (int) strcspn (*e, "="), *e);
   return 0;

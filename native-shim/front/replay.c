@@ -865,6 +865,21 @@ spawn_shim (struct replay *rp, struct front_why *why)
   return 0;
 }
 
+/* Tests: TSRUN_TEST_REPLAY_KILL_AT=<step> SIGKILLs the front at that step
+ * of the replay, as TSRUN_TEST_KILL_AT does for create.ts (the step names
+ * are crashpoint.ts CREATE_STEPS), so that a crash anywhere in a replay is
+ * shown to leave what `state` and `delete --force` handle. */
+static void
+kill_point (const char *step)
+{
+  const char *at = getenv ("TSRUN_TEST_REPLAY_KILL_AT");
+  if (at == NULL || strcmp (at, step) != 0)
+    return;
+  kill (getpid (), SIGKILL);
+  for (;;)
+    pause ();
+}
+
 /* MSG_PLAN, then MSG_PID and MSG_READY; anything else is a failure. */
 static int
 converse (struct replay *rp, struct front_why *why)
@@ -902,10 +917,12 @@ converse (struct replay *rp, struct front_why *why)
           ret = write_template (rp, "state.json", RP_STATE_PID, why);
           if (ret < 0)
             return ret;
+          kill_point ("pid");
           continue;
         }
       if (msg == MSG_READY && rp->pid > 0)
         {
+          kill_point ("before-ready");
           ret = write_template (rp, "state.json", RP_STATE_READY, why);
           if (ret < 0)
             return ret;
@@ -936,6 +953,7 @@ replay_steps (struct replay *rp, struct front_why *why)
       rp->made_dir = !gone;
       return ret;
     }
+  kill_point ("claimed");
   /* 2 */
   ret = write_template (rp, "state.json", RP_STATE_CLAIMED, why);
   if (ret < 0)
@@ -944,10 +962,12 @@ replay_steps (struct replay *rp, struct front_why *why)
   ret = front_write_atomic (path, rp->rec->tags[RP_CONFIG_COPY].val, rp->rec->tags[RP_CONFIG_COPY].len, why);
   if (ret < 0)
     return ret;
+  kill_point ("state-written");
   /* 2b */
   ret = data_ops (rp, why);
   if (ret < 0)
     return ret;
+  kill_point ("layers");
   /* 3: a leaf that exists may be another container's: Node checks */
   for (i = 0; i < rp->rec->n_leaves; i++)
     {
@@ -961,14 +981,17 @@ replay_steps (struct replay *rp, struct front_why *why)
       if (ret < 0)
         return ret;
     }
+  kill_point ("cgroup");
   /* 4: 0622 as runc; chmod because the umask trims what mkfifo sets */
   snprintf (path, sizeof path, "%s/exec.fifo", c->dir);
   if (mkfifo (path, 0622) < 0 || chmod (path, 0622) < 0)
     return front_fail (why, "mkfifo \"%s\": %s", path, strerror (errno));
+  kill_point ("fifo");
   /* 5 */
   ret = spawn_shim (rp, why);
   if (ret < 0)
     return ret;
+  kill_point ("shim-spawned");
   ret = converse (rp, why);
   close (rp->ctl);
   rp->ctl = -1;
@@ -1158,6 +1181,31 @@ rfc3339 (const struct timespec *ts, char *out, size_t size)
             ts->tv_nsec);
 }
 
+/* A record says which plan the shim runs as root: only one that we (root)
+ * own and no one else can write, in a directory the same holds for, is used. */
+static int
+trusted (const char *record, struct front_why *why)
+{
+  char dir[PATH_MAX + 64];
+  struct stat st;
+  char *slash;
+  if ((size_t) snprintf (dir, sizeof dir, "%s", record) >= sizeof dir)
+    return front_fail (why, "replay miss: path too long");
+  slash = strrchr (dir, '/');
+  if (slash == NULL)
+    return front_fail (why, "replay miss: \"%s\"", record);
+  *slash = '\0';
+  if (lstat (dir, &st) < 0)
+    return front_fail (why, "replay miss: %s: %s", dir, strerror (errno));
+  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 022))
+    return front_fail (why, "replay miss: \"%s\" is not a directory only we can write", dir);
+  if (lstat (record, &st) < 0)
+    return front_fail (why, "replay miss: %s: %s", slash + 1, strerror (errno));
+  if (!S_ISREG (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 022))
+    return front_fail (why, "replay miss: \"%s\" is not a file only we can write", record);
+  return 0;
+}
+
 int
 front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
 {
@@ -1209,6 +1257,9 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   if (rec == NULL)
     return front_fail (why, "replay: out of memory");
   snprintf (path, sizeof path, "%s/" REPLAY_DIR "/%s", root, key);
+  ret = trusted (path, why);
+  if (ret < 0)
+    return ret;
   ret = front_read_file (path, &rec->buf, &rec->len, REPLAY_MAX_SIZE);
   if (ret < 0)
     return front_fail (why, "replay miss: %s: %s", key, strerror (-ret));

@@ -32,38 +32,59 @@ function readState(id: string): { pid?: number; cgroup?: unknown } {
   }
 }
 
+/**
+ * What a create killed at `step` must leave: `state` tells the truth, `delete
+ * --force` removes everything, the id can be created again.  `r` is the killed call.
+ */
+async function afterCrash(step: string, id: string, r: { code: number; stderr: string }): Promise<void> {
+  assert.equal(r.code, 137, `create was SIGKILLed at ${step}: ${r.stderr}`);
+  const pid = readState(id).pid ?? 0;
+  // Killed before the init was ready, the init dies (its control socket is gone); killed
+  // after it reported READY (possibly before tsrun read it), it waits on the exec fifo:
+  // created, and it can be started.  Either way `state` must say which.
+  await waitFor(() => ['stopped', 'created'].includes(w.state(id).status), 5000, `${id} settled`);
+  await new Promise((r) => setTimeout(r, 200));
+  const s = w.state(id);
+  if (s.status === 'created') {
+    assert.ok(['pid', 'before-ready'].includes(step), `only an init that reported READY lives on (${step})`);
+    assert.equal(s.pid, pid);
+    assert.ok(alive(pid));
+    w.ok(['start', id]);
+    assert.equal(w.state(id).status, 'running');
+  } else {
+    assert.equal(s.status, 'stopped');
+    assert.notEqual(step, 'before-ready', 'a ready init lives on');
+    assert.equal(s.pid, 0);
+    assert.ok(!alive(pid));
+    const list = JSON.parse(w.ok(['list', '--format', 'json'])) as { id: string; status: string }[];
+    assert.deepEqual(list.map((c) => [c.id, c.status]), [[id, 'stopped']]);
+  }
+  w.ok(['delete', '--force', id]);
+  assert.deepEqual(leftovers(w, id, [pid]), []);
+  w.ok(['create', '--bundle', bundle, id]);
+  assert.equal(w.state(id).status, 'created');
+  w.ok(['delete', '--force', id]);
+  assert.deepEqual(leftovers(w, id), []);
+}
+
 for (const step of CREATE_STEPS) {
   test(`tsrun killed at create step "${step}": state tells the truth, delete --force removes all, the id is reusable`, async () => {
     const id = uniqueId(`crash-${step}`);
-    const r = w.tsrun(['create', '--bundle', bundle, id], { env: { TSRUN_TEST_KILL_AT: step } });
-    assert.equal(r.code, 137, `create was SIGKILLed at ${step}: ${r.stderr}`);
-    const pid = readState(id).pid ?? 0;
-    // Killed before the init was ready, the init dies (its control socket is gone); killed
-    // after it reported READY (possibly before tsrun read it), it waits on the exec fifo:
-    // created, and it can be started.  Either way `state` must say which.
-    await waitFor(() => ['stopped', 'created'].includes(w.state(id).status), 5000, `${id} settled`);
-    await new Promise((r) => setTimeout(r, 200));
-    const s = w.state(id);
-    if (s.status === 'created') {
-      assert.ok(['pid', 'before-ready'].includes(step), `only an init that reported READY lives on (${step})`);
-      assert.equal(s.pid, pid);
-      assert.ok(alive(pid));
-      w.ok(['start', id]);
-      assert.equal(w.state(id).status, 'running');
-    } else {
-      assert.equal(s.status, 'stopped');
-      assert.notEqual(step, 'before-ready', 'a ready init lives on');
-      assert.equal(s.pid, 0);
-      assert.ok(!alive(pid));
-      const list = JSON.parse(w.ok(['list', '--format', 'json'])) as { id: string; status: string }[];
-      assert.deepEqual(list.map((c) => [c.id, c.status]), [[id, 'stopped']]);
-    }
+    await afterCrash(step, id, w.tsrun(['create', '--bundle', bundle, id], { env: { TSRUN_TEST_KILL_AT: step } }));
+  });
+}
+
+// The C front's replay of a recorded create (native-shim/front/replay.c) makes
+// the same things in the same order, with the same crash points.
+for (const step of CREATE_STEPS) {
+  test(`a replayed create killed at step "${step}": state tells the truth, delete --force removes all, the id is reusable`, async () => {
+    const id = uniqueId(`crash-rp-${step}`);
+    w.ok(['create', '--bundle', bundle, id]); // Node: records it
     w.ok(['delete', '--force', id]);
-    assert.deepEqual(leftovers(w, id, [pid]), []);
-    w.ok(['create', '--bundle', bundle, id]);
-    assert.equal(w.state(id).status, 'created');
-    w.ok(['delete', '--force', id]);
-    assert.deepEqual(leftovers(w, id), []);
+    const r = w.tsrun(['create', '--bundle', bundle, id], { env: { TSRUN_TEST_REPLAY_KILL_AT: step, TSRUN_FRONT_TRACE: '1' } });
+    // Node knows nothing of TSRUN_TEST_REPLAY_KILL_AT: the 137 is the front's own kill point
+    assert.doesNotMatch(r.stderr, /^tsrun-front: node/m, `the front replayed it: ${r.stderr}`);
+    await afterCrash(step, id, r);
   });
 }
 

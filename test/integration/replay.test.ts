@@ -317,3 +317,26 @@ test('replay: a write layer that exists (stale, or another --root\'s) is Node\'s
   assert.match(f.stderr, /^tsrun-front: node: replay undone: shim/m);
   assert.deepEqual(leftovers(w, id), []);
 });
+
+test('replay: a record others could have written is not used', () => {
+  const id = uniqueId('rp-trust');
+  const b = plainBundle(id, ['true']);
+  assert.equal(call(['run', '--bundle', b, id]).code, 0);
+  const dir = path.join(w.root, '.replay');
+  // this test's record: the newest
+  const [rec] = records().sort((a, b) => fs.statSync(path.join(dir, b)).mtimeMs - fs.statSync(path.join(dir, a)).mtimeMs);
+  fs.chmodSync(path.join(dir, rec), 0o666);
+  const r = call(['run', '--bundle', b, id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^tsrun-front: node: replay miss: .* is not a file only we can write/m);
+  // Node wrote it again, by rename: the new file is 0600, and is used
+  assert.equal(fs.statSync(path.join(dir, rec)).mode & 0o777, 0o600);
+  assert.ok(replayed(call(['run', '--bundle', b, id])));
+  fs.chmodSync(dir, 0o777);
+  try {
+    assert.match(call(['run', '--bundle', b, id]).stderr, /^tsrun-front: node: replay miss: .* is not a directory only we can write/m);
+  } finally {
+    fs.chmodSync(dir, 0o700);
+  }
+  assert.deepEqual(leftovers(w, id), []);
+});
