@@ -114,8 +114,6 @@ int front_remove_state_dir (int dirfd, const char *dir, struct front_why *why);
 
 /* Small file and path helpers (util.c). */
 void front_sleep_ms (int ms);
-/* all of buf to fd (EINTR retried); -1 with errno */
-int front_write_all (int fd, const void *buf, size_t n);
 /* A whole file, malloc'd and NUL-terminated; -errno on failure. */
 int front_read_file (const char *path, char **out, size_t *len_out, size_t max);
 /* A small file into buf (NUL-terminated, trailing whitespace trimmed as

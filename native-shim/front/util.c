@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "front.h"
+#include "tlv.h"
 
 void
 front_sleep_ms (int ms)
@@ -21,23 +22,6 @@ front_sleep_ms (int ms)
   struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
   while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
     ;
-}
-
-int
-front_write_all (int fd, const void *buf, size_t n)
-{
-  const char *p = buf;
-  while (n > 0)
-    {
-      ssize_t w = write (fd, p, n);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return -1;
-      p += w;
-      n -= (size_t) w;
-    }
-  return 0;
 }
 
 int
@@ -177,7 +161,7 @@ front_write_atomic (const char *file, const void *data, size_t len, struct front
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return front_fail (why, "open \"%s\": %s", tmp, strerror (errno));
-  if (front_write_all (fd, data, len) < 0)
+  if (fd_write_all (fd, data, len) < 0)
     {
       int e = errno;
       close (fd);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "front.h"
+#include "tlv.h"
 
 const char *
 front_status_name (enum front_status s)
@@ -206,7 +207,7 @@ front_state (struct front_call *c, struct front_why *why)
       const char *name = front_status_name (status);
       size_t nlen = strlen (name);
       if (status == STATUS_STOPPED)
-        ret = front_write_all (1, rec.stopped, rec.stopped_len);
+        ret = fd_write_all (1, rec.stopped, rec.stopped_len);
       else
         {
           size_t len = rec.live_head_len + nlen + rec.live_tail_len;
@@ -218,7 +219,7 @@ front_state (struct front_call *c, struct front_why *why)
               memcpy (out, rec.live_head, rec.live_head_len);
               memcpy (out + rec.live_head_len, name, nlen);
               memcpy (out + rec.live_head_len + nlen, rec.live_tail, rec.live_tail_len);
-              ret = front_write_all (1, out, len);
+              ret = fd_write_all (1, out, len);
               free (out);
             }
         }

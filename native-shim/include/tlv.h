@@ -38,6 +38,10 @@ void tlvb_u64 (struct tlv_buf *b, uint16_t tag, uint64_t v);
 void tlvb_str (struct tlv_buf *b, uint16_t tag, const char *s);
 void tlvb_free (struct tlv_buf *b);
 
+/* All of buf to fd, retrying on EINTR and short writes: 0, or -1 with errno
+ * (the front end uses it too). */
+int fd_write_all (int fd, const void *buf, size_t n);
+
 /* Frames: u32 payload_len | u16 msg | u16 0 | payload.  Both retry on EINTR and
  * handle short reads/writes.  frame_read returns 0 on a clean EOF before any
  * byte, 1 on a frame (payload malloc'd, caller frees), -1 on error/truncation. */

@@ -119,9 +119,10 @@ tlvb_free (struct tlv_buf *b)
   b->len = b->cap = 0;
 }
 
-static int
-write_all (int fd, const uint8_t *p, size_t n)
+int
+fd_write_all (int fd, const void *buf, size_t n)
 {
+  const uint8_t *p = buf;
   while (n > 0)
     {
       ssize_t w = write (fd, p, n);
@@ -174,7 +175,7 @@ frame_write (int fd, uint16_t msg, const void *payload, uint32_t len, struct shi
   put16 (buf + 6, 0);
   if (len)
     memcpy (buf + TSRUN_FRAME_HEADER_LEN, payload, len);
-  int ret = write_all (fd, buf, total);
+  int ret = fd_write_all (fd, buf, total);
   if (buf != stackbuf)
     free (buf);
   if (ret < 0)

@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'child_process';
 import { OP, deviceFilter, effectiveRules, encode } from '../../src/cgroups/devices';
 import { loadDeviceProgram } from '../../src/sys/bpf';
 import { CgroupRecord, cgroupPids, destroyCgroup, detectMode, freeze, isFrozen, procsFiles, setupCgroup, stats, thaw, updateResources } from '../../src/cgroups/index';
+import { inPureV2 } from '../helpers/purev2';
 
 const INNER = process.argv.includes('--v2-inner');
 
@@ -75,11 +76,7 @@ if (INNER) {
       if (fs.existsSync(`${host}/c1`)) fs.rmdirSync(`${host}/c1`);
       if (fs.existsSync(host)) fs.rmdirSync(host);
     });
-    const script = 'mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"';
-    const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', process.execPath, __filename, '--v2-inner', parent], {
-      encoding: 'utf8',
-      timeout: 30000,
-    });
+    const r = inPureV2(__filename, ['--v2-inner', parent], 30000);
     assert.equal(r.status, 0, r.stderr);
     const rep = JSON.parse(r.stdout);
     assert.equal(rep.error, undefined, rep.error);

@@ -6,9 +6,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
 
 import { World } from '../helpers/tsrun';
+import { inPureV2 } from '../helpers/purev2';
 import { detectMode } from '../../src/cgroups/index';
 import type { Spec } from '../../src/spec/types';
 import { stateDirs } from '../helpers/leftovers';
@@ -230,11 +230,7 @@ if (INNER) {
   });
 
   test('pure cgroup v2 (private mount namespace): placement, freeze, device BPF, clear errors for missing controllers', { skip: MODE !== 'hybrid' ? 'needs a hybrid host (its unified hierarchy stands in for a pure v2 one)' : false }, () => {
-    const script = 'mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"';
-    const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', process.execPath, __filename, '--config-v2-inner', PARENT], {
-      encoding: 'utf8',
-      timeout: 120000,
-    });
+    const r = inPureV2(__filename, ['--config-v2-inner', PARENT], 120000);
     // the same hierarchy seen from the host, if the inner run left anything
     removeParent(PARENT);
     assert.equal(r.status, 0, r.stderr);

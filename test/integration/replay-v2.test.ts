@@ -10,9 +10,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import { detectMode } from '../../src/cgroups/index';
 import { World, waitFor, type Result } from '../helpers/tsrun';
+import { inPureV2 } from '../helpers/purev2';
 import { alive, uniqueId } from '../helpers/leftovers';
 
 const INNER = process.argv.includes('--v2-inner');
@@ -123,11 +124,7 @@ if (INNER) {
         for (const d of fs.readdirSync(host, { withFileTypes: true })) if (d.isDirectory()) fs.rmdirSync(path.join(host, d.name));
         fs.rmdirSync(host);
       });
-      const script = 'mount --make-rprivate / && umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"';
-      const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', process.execPath, __filename, '--v2-inner', parent], {
-        encoding: 'utf8',
-        timeout: 60000,
-      });
+      const r = inPureV2(__filename, ['--v2-inner', parent], 60000);
       assert.equal(r.status, 0, r.stderr);
       const rep = JSON.parse(r.stdout);
       assert.equal(rep.error, undefined, rep.error);
