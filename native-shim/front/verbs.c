@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,7 +238,7 @@ front_start (struct front_call *c, struct front_why *why)
   struct front_record rec;
   enum front_status status;
   char fifo[4200], b;
-  int lock, fd, ret, gone, delay = 0;
+  int lock, fd, ret, gone;
 
   ret = open_container (c, &lock, &gone, &rec, &status, why);
   if (ret < 0)
@@ -276,9 +277,15 @@ front_start (struct front_call *c, struct front_why *why)
           close (fd);
           goto out;
         }
-      if (delay)
-        front_sleep_ms (delay);
-      delay = delay + 1 < 10 ? delay + 1 : 10;
+      /* Wait for the byte rather than sleep: poll on a FIFO's read end waits
+       * while no writer has come (no POLLHUP before one did).  A writer that
+       * came and went without writing leaves POLLHUP set: sleep then, the
+       * liveness check above decides. */
+      {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN, .revents = 0 };
+        if (poll (&pfd, 1, 10) > 0 && !(pfd.revents & POLLIN))
+          front_sleep_ms (1);
+      }
     }
   close (fd);
   /* the point of no return: the process runs now */
