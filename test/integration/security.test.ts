@@ -33,21 +33,7 @@ const capField = (stdout: string, field: string) => BigInt('0x' + status(stdout,
 
 const podmanSeccomp = () => JSON.parse(fs.readFileSync(PODMAN_SECCOMP, 'utf8')) as Seccomp;
 
-test('root: the capability sets inside are the configured ones, and NoNewPrivs is set', { skip }, () => {
-  let caps: string[] = [];
-  const r = run((s) => {
-    caps = s.process!.capabilities!.bounding!;
-  }, 'cat /proc/self/status');
-  assert.equal(r.code, 0, r.stderr);
-  const want = mask(caps);
-  assert.equal(capField(r.stdout, 'CapBnd'), want);
-  assert.equal(capField(r.stdout, 'CapEff'), want);
-  assert.equal(capField(r.stdout, 'CapPrm'), want);
-  assert.equal(capField(r.stdout, 'CapInh'), 0n);
-  assert.equal(capField(r.stdout, 'CapAmb'), 0n);
-  assert.equal(status(r.stdout, 'NoNewPrivs'), '1');
-});
-
+// (root with podman's capability set, no_new_privileges on and off: config-security.test.ts)
 test('non-root user: ambient capabilities survive execve, bounding and inheritable as configured', { skip }, () => {
   const bounding = ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   const r = run((s) => {
@@ -156,35 +142,7 @@ test('SCMP_ACT_NOTIFY with no listener at listenerPath fails create clearly and 
   assert.deepEqual(fs.existsSync(w.root) ? fs.readdirSync(w.root) : [], []);
 });
 
-test('rlimits are applied', { skip }, () => {
-  const r = run((s) => {
-    s.process!.rlimits = [
-      { type: 'RLIMIT_NOFILE', soft: 512, hard: 1000 },
-      { type: 'RLIMIT_CORE', soft: 0, hard: 0 },
-    ];
-  }, 'echo soft=$(ulimit -Sn) hard=$(ulimit -Hn) core=$(ulimit -c)');
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^soft=512 hard=1000 core=0$/m);
-});
-
-test('personality, I/O priority and scheduler', { skip }, () => {
-  const r = run((s) => {
-    s.linux!.personality = { domain: 'LINUX32' };
-    s.process!.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 6 };
-    s.process!.scheduler = { policy: 'SCHED_BATCH', nice: 7 };
-  }, 'uname -m; ionice; cat /proc/self/stat');
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^i[3-6]86$/m);
-  assert.match(r.stdout, /best-effort: prio 6/);
-  // /proc/PID/stat: field 19 is nice, 41 is policy (counting after the ") ")
-  const stat = r.stdout.split('\n').find((l) => /^\d+ \(cat\) /.test(l));
-  assert.ok(stat, r.stdout);
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  assert.equal(fields[19 - 3], '7', 'nice');
-  assert.equal(fields[41 - 3], '3', 'policy SCHED_BATCH');
-});
-
-// (AppArmor/SELinux errors: config-security.test.ts)
+// (rlimits, personality, I/O priority, scheduler, umask, AppArmor/SELinux errors: config-security.test.ts)
 test('config errors name the JSON pointer', { skip }, () => {
   const r = run((s) => {
     s.process!.capabilities!.bounding = ['CAP_CHOWN', 'CAP_FOO'];
