@@ -792,12 +792,15 @@ data_op (struct replay *rp, const struct data_op *op, struct front_why *why)
       fd = open (op->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
       if (fd < 0)
         return front_fail (why, "open \"%s\": %s", op->path, strerror (errno));
-      if (fd_write_all (fd, op->value.val, op->value.len) < 0 || close (fd) < 0)
+      if (fd_write_all (fd, op->value.val, op->value.len) < 0)
         {
           int e = errno;
           close (fd);
           return front_fail (why, "write \"%s\": %s", op->path, strerror (e));
         }
+      /* close once, whatever it returns (a second close could hit another fd) */
+      if (close (fd) < 0)
+        return front_fail (why, "close \"%s\": %s", op->path, strerror (errno));
       return 0;
     }
 }

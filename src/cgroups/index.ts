@@ -143,7 +143,7 @@ function checkNotOurs(controller: string, cgPath: string, ours = ownCgroups()): 
 }
 
 /** The directories of a record, each once (co-mounted controllers share one). */
-function uniqueDirs(rec: CgroupRecord): string[] {
+export function uniqueDirs(rec: CgroupRecord): string[] {
   return [...new Set(Object.values(rec.paths))];
 }
 

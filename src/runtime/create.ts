@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import type * as net from 'net';
 import * as path from 'path';
-import { cgroupPids, destroyCgroup, isFrozen, procsFiles, setupCgroup, thaw, type CgroupOp } from '../cgroups';
+import { cgroupPids, destroyCgroup, isFrozen, procsFiles, setupCgroup, thaw, uniqueDirs, type CgroupOp } from '../cgroups';
 import { SystemError, TsrunError, withCleanupErrors } from '../errors';
 import { runShim, shimFds, type ShimRun } from '../shim/client';
 import { lowerSpec } from '../shim/lower';
@@ -219,7 +219,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
           config: configBytes,
           rec,
           configCopy,
-          leaves: [...new Set(Object.values(cg.paths))],
+          leaves: uniqueDirs(cg),
           ops: cgroupOps,
           dataLock: root.dataLock,
           dataOps,
