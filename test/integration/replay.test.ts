@@ -9,15 +9,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BUSYBOX_IMAGE, World, waitFor, type Result } from '../helpers/tsrun';
 import { alive, leftovers, uniqueId } from '../helpers/leftovers';
+import { TRACE, created, replayed, viaNode, writeLayerOf } from '../helpers/replay';
 
 const w = new World('tsrun-test-replay');
 after(() => w.cleanup());
 
-const TRACE = { TSRUN_FRONT_TRACE: '1' };
 /** The command line the front replays: --root only (World adds --data-dir otherwise). */
 const call = (args: string[], env: NodeJS.ProcessEnv = {}): Result => w.tsrun(args, { dataDir: false, env: { ...TRACE, ...env } });
-const replayed = (r: Result) => /^tsrun-front: replay\b/m.test(r.stderr);
-const viaNode = (r: Result) => /^tsrun-front: node\b/m.test(r.stderr);
+const snapshot = (id: string) => created(w, id);
+const writeLayer = (id: string) => writeLayerOf(w, id);
 const records = () => (fs.existsSync(path.join(w.root, '.replay')) ? fs.readdirSync(path.join(w.root, '.replay')) : []);
 
 function plainBundle(name: string, args: string[], edit: (s: any) => void = () => {}): string {
@@ -44,38 +44,6 @@ test('replay: the second run of a container is replayed: same output, same exit 
   assert.equal(second.stdout, first.stdout);
   assert.deepEqual(leftovers(w, id), []);
 });
-
-/** A created container's state dir and cgroup files, with what differs between two creates (pid, times) taken out. */
-function snapshot(id: string) {
-  const dir = path.join(w.root, id);
-  const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
-  const { pid, pidStartTime, created } = state;
-  assert.ok(pid > 0 && pidStartTime > 0 && created, 'state.json has the pid, its start time and created');
-  assert.ok(!('creator' in state), 'the creator is gone once created');
-  const front = fs
-    .readFileSync(path.join(dir, 'front'), 'utf8')
-    .replace(`\npid ${pid}\n`, '\npid X\n')
-    .replace(`\nstart-time ${pidStartTime}\n`, '\nstart-time X\n')
-    .split(`"pid": ${pid},`)
-    .join('"pid": X,')
-    .split(created)
-    .join('CREATED')
-    .replace(/^state-(live|stopped) .*$/gm, 'state-$1 N');
-  const cgroups: Record<string, string> = {};
-  for (const d of new Set(Object.values(state.cgroup.paths) as string[])) {
-    for (const f of ['pids.max', 'memory.limit_in_bytes', 'cpu.shares', 'cpuset.cpus', 'cpuset.mems', 'devices.list', 'cgroup.procs']) {
-      const file = path.join(d, f);
-      if (fs.existsSync(file)) cgroups[file] = fs.readFileSync(file, 'utf8').split(String(pid)).join('X');
-    }
-  }
-  return {
-    files: fs.readdirSync(dir).sort(),
-    state: { ...state, pid: 'X', pidStartTime: 'X', created: 'X' },
-    config: fs.readFileSync(path.join(dir, 'config.json'), 'utf8'),
-    front,
-    cgroups,
-  };
-}
 
 test('replay: a replayed create leaves what the Node create left; state, start and delete work on it', async () => {
   const id = uniqueId('rp-create');
@@ -196,22 +164,6 @@ function layeredBundle(name: string, args: string[], edit: (s: any) => void = ()
     s.process.terminal = false;
     edit(s);
   }, name);
-}
-
-/** The write layer of a container: every path under it with its type and mode, and the owner file. */
-function writeLayer(id: string) {
-  const top = path.join(w.dataDir, 'containers', id);
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const n of fs.readdirSync(d).sort()) {
-      const p = path.join(d, n);
-      const st = fs.lstatSync(p);
-      out.push(`${path.relative(top, p)} ${st.isDirectory() ? 'd' : 'f'} ${(st.mode & 0o7777).toString(8)}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(top);
-  return { tree: out, owner: JSON.parse(fs.readFileSync(path.join(top, 'owner'), 'utf8')) };
 }
 
 test('replay: a container on image layers is replayed: the same state dir, write layer and owner file as the Node create; its delete is fast and leaves nothing', async () => {
