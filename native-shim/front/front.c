@@ -4,8 +4,8 @@
  * Taken here: `[globals] state|start|kill|delete|rm ID` (kill: [SIGNAL],
  * delete: --force/-f), globals --root, --data-dir, --log, --log-format
  * (text|json) anywhere on the line, as src/cli/fast.ts parses them; and
- * `[--root R] [--data-dir D] create|run [--bundle|-b B] [--pid-file F]
- * [-d|--detach (run)] ID` for a replay (replay.c), the id last.  Anything
+ * `[globals] create|run [--bundle|-b B] [--pid-file F] [-d|--detach (run)]
+ * ID` for a replay (replay.c), the id last.  Anything
  * else execs `node <dir of bin/tsrun>/../dist/tsrun.js ARGS...` unchanged.
  * TSRUN_FRONT_TRACE=1 prints the path taken to stderr.
  */
@@ -213,6 +213,10 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
                 c->root = value;
               if (seen == &seen_data)
                 c->data_dir = value;
+              if (seen == &seen_log)
+                c->log = value;
+              if (seen == &seen_format)
+                c->log_format = value;
               if (slot)
                 *slot = value;
               continue;
@@ -269,9 +273,9 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
        * flag after the id is for yargs to take or refuse */
       if (id_at != argc - 1)
         return front_fail (why, "%s: arguments after the id", c->verb);
-      /* what these change (logging) is not in a replay record */
-      if (seen_log || seen_format)
-        return front_fail (why, "%s with --log or --log-format", c->verb);
+      /* --log/--log-format: a create that succeeds logs nothing (Node's
+       * neither: only --debug would), so they are not replay inputs; the
+       * replay passes them to any Node it runs */
       if (c->bundle == NULL)
         c->bundle = ".";
       /* replay.c normalizes the root and sets c->dir */

@@ -96,6 +96,8 @@ struct front_call
   const char *pid_file; /* create/run: NULL when none */
   int detach;           /* run -d */
   const char *data_dir; /* create/run: --data-dir as given, NULL when none */
+  const char *log;        /* --log, NULL when none */
+  const char *log_format; /* --log-format, NULL when none */
   char dir[4096];       /* <root>/<id> */
 };
 

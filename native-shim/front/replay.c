@@ -38,6 +38,7 @@
 #define REPLAY_MAX_OPS 1024
 #define FORWARD_WAIT_MS 10000
 #define DEFAULT_DATA_DIR "/var/lib/tsrun"
+#define MAX_ID_COPY 1025 /* front.c MAX_ID_LENGTH + 1 */
 
 /* ---- the inputs and the key ---- */
 
@@ -138,6 +139,62 @@ fnv1a (uint64_t h, const void *data, size_t len)
   return h;
 }
 
+/* Whether a record for this id may serve other ids (replay.h "Other ids"). */
+static int
+id_parametric (const char *id)
+{
+  size_t i, len = strlen (id);
+  if (len < REPLAY_ID_MIN)
+    return 0;
+  for (i = 0; i < len; i++)
+    if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+      return 0;
+  return 1;
+}
+
+/* The next occurrence of id in [p, end), or NULL. */
+static const char *
+next_id (const char *p, const char *end, const char *id, size_t id_len)
+{
+  return p < end ? memmem (p, (size_t) (end - p), id, id_len) : NULL;
+}
+
+/* FNV-1a of G(data) (replay.h): id NULL means G is the identity. */
+static uint64_t
+fnv1a_g (uint64_t h, const char *data, size_t len, const char *id)
+{
+  static const char mark[2] = { REPLAY_MARK, MARK_ID };
+  const char *p = data, *end = data + len, *m;
+  size_t id_len = id ? strlen (id) : 0;
+  if (id == NULL)
+    return fnv1a (h, data, len);
+  while ((m = next_id (p, end, id, id_len)) != NULL)
+    {
+      h = fnv1a (fnv1a (h, p, (size_t) (m - p)), mark, sizeof mark);
+      p = m + id_len;
+    }
+  return fnv1a (h, p, (size_t) (end - p));
+}
+
+/* G(a, ida) == G(b, idb), the ids of the same length. */
+static int
+g_equal (const char *a, size_t alen, const char *ida, const char *b, size_t blen, const char *idb)
+{
+  const char *ae = a + alen, *be = b + blen;
+  size_t n = strlen (ida);
+  for (;;)
+    {
+      const char *ma = next_id (a, ae, ida, n), *mb = next_id (b, be, idb, n);
+      const char *sa = ma ? ma : ae, *sb = mb ? mb : be;
+      if (sa - a != sb - b || memcmp (a, b, (size_t) (sa - a)) != 0 || (ma == NULL) != (mb == NULL))
+        return 0;
+      if (ma == NULL)
+        return 1;
+      a = ma + n;
+      b = mb + n;
+    }
+}
+
 static char *
 hex_encode (const char *s, size_t len)
 {
@@ -178,6 +235,7 @@ struct replay_rec
   char *buf;
   size_t len;
   struct tlv tags[RP_FRONT_STOPPED + 1]; /* the single ones, by tag */
+  struct tlv id;                         /* RP_ID; val NULL when none */
   char *leaves[FRONT_MAX_DIRS];
   int n_leaves;
   struct cg_op ops[REPLAY_MAX_OPS];
@@ -306,6 +364,65 @@ parse_dop (const struct tlv *t, struct data_op *op)
     }
 }
 
+/* A top-level tag of the record, unparsed; -1 when absent. */
+static int
+find_tag (const struct replay_rec *rec, uint32_t tag, struct tlv *out)
+{
+  struct tlv_reader r;
+  struct tlv t;
+  tlv_reader_init (&r, (const uint8_t *) rec->buf, rec->len);
+  while (tlv_next (&r, &t) > 0)
+    if (t.tag == tag)
+      {
+        *out = t;
+        return 0;
+      }
+  return -1;
+}
+
+/*
+ * A record made for another id (RP_ID) becomes this id's (replay.h "Other
+ * ids"): checked, then every occurrence of its id replaced in place.  A
+ * record without RP_ID, or made for this id, is left as it is (the exact
+ * comparison of inputs and config follows).  g_id: the id when the key was
+ * G's, else NULL.
+ */
+static int
+reparameterize (struct replay_rec *rec, const char *g_id, const char *inputs, size_t inputs_len, const char *config,
+                size_t config_len, struct front_why *why)
+{
+  struct tlv rid, rin, rcf;
+  char old[MAX_ID_COPY];
+  size_t n;
+  char *p, *end, *m, *next;
+
+  if (find_tag (rec, RP_ID, &rid) < 0)
+    return 0;
+  if (g_id == NULL || rid.len != strlen (g_id))
+    return front_fail (why, "replay miss: a record for another id");
+  if (memcmp (rid.val, g_id, rid.len) == 0)
+    return 0;
+  n = rid.len;
+  memcpy (old, rid.val, n);
+  old[n] = '\0';
+  if (strlen (old) != n || !id_parametric (old) || find_tag (rec, RP_INPUTS, &rin) < 0 || find_tag (rec, RP_CONFIG, &rcf) < 0)
+    return front_fail (why, "replay miss: bad RP_ID");
+  if (!g_equal ((const char *) rin.val, rin.len, old, inputs, inputs_len, g_id)
+      || !g_equal ((const char *) rcf.val, rcf.len, old, config, config_len, g_id))
+    return front_fail (why, "replay miss: the record of %s is about other inputs", old);
+  end = rec->buf + rec->len;
+  if (next_id (rec->buf, end, g_id, n) != NULL)
+    return front_fail (why, "replay miss: the record of %s holds %s", old, g_id);
+  /* check every occurrence before replacing any: no half-changed record */
+  for (p = rec->buf; (m = (char *) next_id (p, end, old, n)) != NULL; p = m + n)
+    if ((next = (char *) next_id (m + 1, end, old, n)) != NULL && next < m + n)
+      return front_fail (why, "replay miss: %s overlaps itself in its record", old);
+  for (p = rec->buf; (m = (char *) next_id (p, end, old, n)) != NULL; p = m + n)
+    memcpy (m, g_id, n);
+  front_trace ("replay: record of", old);
+  return 0;
+}
+
 /* Parse and check the whole record before anything is made: a record that is
  * not exactly what this front understands is a miss. */
 static int
@@ -343,6 +460,8 @@ parse_record (struct replay_rec *rec, struct front_why *why)
         }
       else if (t.tag >= RP_VERSION && t.tag <= RP_FRONT_STOPPED && rec->tags[t.tag].val == NULL)
         rec->tags[t.tag] = t;
+      else if (t.tag == RP_ID && rec->id.val == NULL)
+        rec->id = t;
       else
         return front_fail (why, "replay miss: unknown or repeated tag %u", t.tag);
     }
@@ -1110,16 +1229,36 @@ wait_code (pid_t pid)
 static int
 node_verb (const struct front_call *c, const char *root, const char *verb, int force)
 {
-  char *argv[] = { "tsrun", "--root", (char *) root, (char *) verb, force ? "--force" : (char *) c->id,
-                   force ? (char *) c->id : NULL, NULL };
-  pid_t pid = fork ();
+  char *argv[12];
+  int n = 0;
+  pid_t pid;
+  argv[n++] = "tsrun";
+  argv[n++] = "--root";
+  argv[n++] = (char *) root;
+  /* the caller's log (containerd's log.json) gets what Node says */
+  if (c->log)
+    {
+      argv[n++] = "--log";
+      argv[n++] = (char *) c->log;
+    }
+  if (c->log_format)
+    {
+      argv[n++] = "--log-format";
+      argv[n++] = (char *) c->log_format;
+    }
+  argv[n++] = (char *) verb;
+  if (force)
+    argv[n++] = "--force";
+  argv[n++] = (char *) c->id;
+  argv[n] = NULL;
+  pid = fork ();
   if (pid < 0)
     return 1;
   if (pid == 0)
     {
       signal (SIGPIPE, SIG_DFL);
       unsetenv (REPLAY_ENV);
-      front_exec_node (force ? 6 : 5, argv);
+      front_exec_node (n, argv);
     }
   return wait_code (pid);
 }
@@ -1218,6 +1357,7 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   struct replay_rec *rec;
   struct replay rp;
   char *inputs, *config;
+  const char *g_id;
   size_t inputs_len, config_len;
   uint64_t h;
   struct timespec now;
@@ -1249,7 +1389,11 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   ret = front_read_file (path, &config, &config_len, REPLAY_MAX_SIZE);
   if (ret < 0)
     return front_fail (why, "replay: read \"%s\": %s", path, strerror (-ret));
-  h = fnv1a (fnv1a (0xcbf29ce484222325ULL, inputs, inputs_len), config, config_len);
+  /* the key is G's when a record of this id may serve others (replay.h) */
+  g_id = id_parametric (c->id) && !memchr (inputs, REPLAY_MARK, inputs_len) && !memchr (config, REPLAY_MARK, config_len)
+             ? c->id
+             : NULL;
+  h = fnv1a_g (fnv1a_g (0xcbf29ce484222325ULL, inputs, inputs_len, g_id), config, config_len, g_id);
   snprintf (key, sizeof key, "%016llx", (unsigned long long) h);
 
   /* from here a failure to use the record is a miss: Node records */
@@ -1266,6 +1410,9 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   ret = front_read_file (path, &rec->buf, &rec->len, REPLAY_MAX_SIZE);
   if (ret < 0)
     return front_fail (why, "replay miss: %s: %s", key, strerror (-ret));
+  ret = reparameterize (rec, g_id, inputs, inputs_len, config, config_len, why);
+  if (ret < 0)
+    return ret;
   ret = parse_record (rec, why);
   if (ret < 0)
     return ret;

@@ -18,8 +18,27 @@
  * test/unit/protocol.test.ts checks that the two agree, so change both.
  *
  * Where: <root>/.replay/<key> (dir 0700, files 0600), key = 16 lower-case
- * hex digits of the 64-bit FNV-1a of (inputs bytes || config.json bytes).
+ * hex digits of the 64-bit FNV-1a of (G(inputs) || G(config.json)), G below.
  * TypeScript keeps at most REPLAY_MAX_RECORDS, dropping the oldest.
+ *
+ * Other ids.  containerd (and CRI) write a new bundle for each container,
+ * and its config.json differs from the last one of the same image by the
+ * id only (cgroupsPath; the bundle path holds it too).  So when the id looks
+ * generated (at least REPLAY_ID_MIN characters, all of [0-9a-f]: nothing
+ * else a record holds can contain it by chance) and neither the inputs nor
+ * config.json hold a 0x01 byte, G(bytes) is the bytes with each occurrence
+ * of the id, found left to right without overlap, replaced by 0x01 'I';
+ * otherwise G(bytes) = bytes.  TypeScript then also stores RP_ID, unless a
+ * layer's path or digest contains the id.  A record with RP_ID serves
+ * another id of the same length when G(record inputs, record id) and
+ * G(record config, record id) equal G(inputs, id) and G(config, id), the
+ * record holds no occurrence of the new id, and no two occurrences of its
+ * own overlap: then every occurrence of the record's id in the record is
+ * replaced by the new id (same length, so every TLV length holds; a TLV
+ * header always has a 0 byte, so no occurrence crosses one), and the
+ * replay goes on as for an exact match.  This holds because create.ts
+ * uses the id only as text: in paths (<root>/<id>, the write layer, the
+ * default cgroup /tsrun/<id>) and in state.json.
  *
  * The file is a TLV list (protocol.h's encoding, tlv.h), tags RP_* below.
  *
@@ -72,7 +91,8 @@
 #ifndef TSRUN_REPLAY_H
 #define TSRUN_REPLAY_H
 
-#define REPLAY_VERSION 1
+#define REPLAY_VERSION 2
+#define REPLAY_ID_MIN 32 /* the shortest id a record serves other ids for (RP_ID) */
 #define REPLAY_DIR ".replay"
 #define REPLAY_MAX_RECORDS 256
 #define REPLAY_ENV "TSRUN_REPLAY"
@@ -95,6 +115,7 @@
 /* image layers (tsrun.layers of tar files and directories; see DOPK_*) */
 #define RP_DATA_LOCK 15         /* string: <data dir>/store.lock, held with flock(LOCK_SH) while the RP_DATA_OPs run (prune takes it exclusively) */
 #define RP_DATA_OP 16           /* group DOP_* (repeat, in order) */
+#define RP_ID 17                /* string (optional): the id the record was made for; it serves other ids too (see "Other ids") */
 
 /* ---- CGO_* (RP_CGROUP_OP) ---- */
 #define CGO_OP 1                /* u64 CGOP_* */
@@ -127,5 +148,6 @@
 #define MARK_CREATED 'C'
 #define MARK_CREATOR_PID 'p'
 #define MARK_CREATOR_START_TIME 's'
+#define MARK_ID 'I' /* only in G (the key), never in a record */
 
 #endif /* TSRUN_REPLAY_H */

@@ -17,7 +17,7 @@ import { frontRecordParts } from './front-record';
 import type { ContainerRecord } from './record';
 import { writeFileAtomic } from './store';
 
-export const REPLAY = { VERSION: 1, MAX_RECORDS: 256, MARK: 0x01 } as const;
+export const REPLAY = { VERSION: 2, MAX_RECORDS: 256, MARK: 0x01, ID_MIN: 32 } as const;
 export const REPLAY_DIR = '.replay';
 export const REPLAY_ENV = 'TSRUN_REPLAY';
 
@@ -38,6 +38,7 @@ export const RP = {
   FRONT_STOPPED: 14,
   DATA_LOCK: 15,
   DATA_OP: 16,
+  ID: 17,
 } as const;
 
 export const CGO = { OP: 1, PATH: 2, PARENT: 3, VALUE: 4 } as const;
@@ -46,7 +47,7 @@ export const DOP = { OP: 1, PATH: 2, VALUE: 3, MODE: 4 } as const;
 export const DOPK = { SAME: 1, DIR: 2, ABSENT: 3, MKDIR: 4, WRITE: 5 } as const;
 
 /** The markers' letters (after a 0x01 byte). */
-export const MARK = { PID: 'P', START_TIME: 'S', CREATED: 'C', CREATOR_PID: 'p', CREATOR_START_TIME: 's' } as const;
+export const MARK = { PID: 'P', START_TIME: 'S', CREATED: 'C', CREATOR_PID: 'p', CREATOR_START_TIME: 's', ID: 'I' } as const;
 
 /**
  * The inputs the front gave, taken out of the environment (no hook or child
@@ -96,6 +97,35 @@ export function fnv1a64(...parts: Buffer[]): string {
 }
 
 const mark = (letter: string) => String.fromCharCode(REPLAY.MARK) + letter;
+
+/** An id whose record may serve other ids (replay.h "Other ids"): a generated-looking one. */
+export function parametricId(id: string): boolean {
+  return id.length >= REPLAY.ID_MIN && /^[0-9a-f]+$/.test(id);
+}
+
+/** G of replay.h: each occurrence of id (left to right, no overlap) as 0x01 'I'. */
+export function generic(b: Buffer, id: string): Buffer {
+  const parts: Buffer[] = [];
+  const needle = Buffer.from(id);
+  const m = Buffer.from(mark(MARK.ID));
+  let at = 0;
+  for (let i = b.indexOf(needle); i >= 0; i = b.indexOf(needle, at)) {
+    parts.push(b.subarray(at, i), m);
+    at = i + needle.length;
+  }
+  parts.push(b.subarray(at));
+  return Buffer.concat(parts);
+}
+
+/** Whether the key of this create is G's (the record may serve other ids). */
+function keyedByG(inputs: Buffer, config: Buffer, id: string): boolean {
+  return parametricId(id) && !inputs.includes(REPLAY.MARK) && !config.includes(REPLAY.MARK);
+}
+
+/** The record's file name: the FNV-1a of G(inputs) || G(config). */
+export function replayKey(inputs: Buffer, config: Buffer, id: string): string {
+  return keyedByG(inputs, config, id) ? fnv1a64(generic(inputs, id), generic(config, id)) : fnv1a64(inputs, config);
+}
 
 /**
  * Text with marker strings in it (mark('P') where the pid goes) as a
@@ -154,6 +184,11 @@ export function encodeReplay(p: ReplayParts): Buffer | undefined {
     .raw(RP.STATE_PID, template(JSON.stringify({ ...p.rec, ...live, creator })))
     .raw(RP.STATE_READY, template(JSON.stringify({ ...p.rec, ...live })))
     .raw(RP.CONFIG_COPY, Buffer.from(p.configCopy));
+  // other ids: unless the id is in something create did not make from the id
+  // or the config (a layer's path or digest: the store names those)
+  const id = p.rec.id;
+  const fromStore = dataOps.flatMap((o) => (o.op === 'same' ? [o.path, o.value] : o.op === 'dir' ? [o.path] : []));
+  if (keyedByG(p.inputs, p.config, id) && !fromStore.some((s) => s.includes(id))) w.str(RP.ID, id);
   if (dataOps.length) w.str(RP.DATA_LOCK, p.dataLock!);
   for (const op of dataOps) {
     w.group(RP.DATA_OP, (g) => {
@@ -191,7 +226,7 @@ export function writeReplay(root: string, p: ReplayParts): string | undefined {
   if (!bytes) return undefined;
   const dir = path.join(root, REPLAY_DIR);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, fnv1a64(p.inputs, p.config));
+  const file = path.join(dir, replayKey(p.inputs, p.config, p.rec.id));
   writeFileAtomic(file, bytes, 0o600);
   prune(dir);
   return file;

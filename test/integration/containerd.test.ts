@@ -6,6 +6,7 @@
 // cannot install them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CONTAINERD_PACKAGES, CTR_NAMESPACE, Containerd, IMAGE, Terminal, cgroupControllers, ensurePackages, sh } from '../helpers/clients';
@@ -30,6 +31,8 @@ describe('containerd (ctr) with tsrun as runc', { skip }, () => {
   const run = (flags: string[], id: string, cmd: string[]) => c.ctr(['run', ...c.runFlags, ...flags, IMAGE, id, ...cmd]);
   /** tsrun's view of a task (the shim created it under --runc-root/<namespace>) */
   const tsrun = (args: string[]) => sh(TSRUN, ['--root', path.join(c.runcRoot, CTR_NAMESPACE), ...args]);
+  /** tsrun's containers under the --runc-root (.replay holds records, not containers) */
+  const containerDirs = () => fs.readdirSync(path.join(c.runcRoot, CTR_NAMESPACE)).filter((n) => !n.startsWith('.'));
   const taskStatus = (id: string) => /^\S+\s+\d+\s+(\S+)/m.exec(c.ok(['task', 'ls']).split('\n').find((l) => l.startsWith(`${id} `)) ?? '')?.[1];
   const removeTask = (id: string) => {
     c.ctr(['task', 'kill', '-s', 'SIGKILL', id]);
@@ -44,8 +47,31 @@ describe('containerd (ctr) with tsrun as runc', { skip }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'hello from tsrun\nsh\n');
     assert.ok(fs.existsSync(path.join(c.runcRoot, CTR_NAMESPACE)), 'tsrun kept its state under the --runc-root');
-    assert.deepEqual(fs.readdirSync(path.join(c.runcRoot, CTR_NAMESPACE)), [], 'and removed it');
+    assert.deepEqual(containerDirs(), [], 'and removed it');
     assert.equal(c.ok(['container', 'ls', '-q']).trim(), '');
+  });
+
+  test('the next container of an image, with a generated id, is replayed from the last one\'s record', () => {
+    const dir = path.join(c.runcRoot, CTR_NAMESPACE, '.replay');
+    const records = () => (fs.existsSync(dir) ? fs.readdirSync(dir) : []).map((n) => {
+      const st = fs.statSync(path.join(dir, n));
+      return `${n} ${st.ino}`;
+    });
+    const ids = [0, 1, 2].map(() => crypto.randomBytes(32).toString('hex'));
+    const before = records();
+    const seen: string[][] = [];
+    for (const id of ids) {
+      const r = run(['--rm'], id, ['cat', '/proc/self/cgroup']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^\\d+:pids:/${CTR_NAMESPACE}/${id}$`, 'm'), 'in its own cgroup');
+      seen.push(records());
+    }
+    // containerd's config.json for a container differs from the last one by
+    // the id only; a miss would have Node write the record again (a new inode)
+    assert.equal(seen[0].filter((r) => !before.includes(r)).length, 1, `the first container recorded: ${seen[0]}`);
+    assert.deepEqual(seen[1], seen[0], 'the second container did not go through Node');
+    assert.deepEqual(seen[2], seen[0], 'nor the third');
+    assert.deepEqual(containerDirs(), []);
   });
 
   test('run returns the exit code; a missing command fails with the runtime\'s message', () => {

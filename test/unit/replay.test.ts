@@ -13,7 +13,7 @@ import * as crypto from 'crypto';
 import { prepareRootfs } from '../../src/runtime/rootfs';
 import type { RuntimeContext } from '../../src/runtime/context';
 import type { DataOp } from '../../src/image/store';
-import { CGO, CGOP, DOP, DOPK, encodeReplay, fnv1a64, notReplayable, RP, template, type ReplayParts } from '../../src/runtime/replay';
+import { CGO, CGOP, DOP, DOPK, encodeReplay, fnv1a64, generic, notReplayable, parametricId, replayKey, REPLAY, RP, template, type ReplayParts } from '../../src/runtime/replay';
 import { tarOf } from '../helpers/tarfiles';
 import { readTlv, tlvU64 } from '../../src/shim/tlv';
 import type { Spec } from '../../src/spec/types';
@@ -65,7 +65,7 @@ test('replay: the filled templates are what TypeScript writes for the same conta
   const r = rec();
   const m = parts(r);
   const values = { P: r.pid, S: r.pidStartTime, C: r.created, p: 777, s: 555 };
-  assert.equal(tlvU64(m.get(RP.VERSION)![0]), 1n);
+  assert.equal(tlvU64(m.get(RP.VERSION)![0]), BigInt(REPLAY.VERSION));
   assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_READY)![0], values)), r);
   assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_PID)![0], values)), { ...r, creator: { pid: 777, startTime: 555 } });
   assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_CLAIMED)![0], values)), { ...r, pid: 0, pidStartTime: 0, creator: { pid: 777, startTime: 555 } });
@@ -178,6 +178,38 @@ test('replay: the key is the 64-bit FNV-1a of inputs and config bytes (as the C 
   assert.equal(fnv1a64(Buffer.alloc(0)), 'cbf29ce484222325');
   assert.equal(fnv1a64(Buffer.from('a')), 'af63dc4c8601ec8c');
   assert.equal(fnv1a64(Buffer.from('foo'), Buffer.from('bar')), fnv1a64(Buffer.from('foobar')));
+});
+
+test('replay: other ids: a generated-looking id keys the record by G (each occurrence of it as 0x01 I)', () => {
+  const a = 'ab'.repeat(32);
+  const b = 'cd'.repeat(32);
+  assert.ok(parametricId(a) && parametricId('0'.repeat(32)));
+  for (const no of ['0'.repeat(31), 'AB'.repeat(32), `${'a'.repeat(31)}-`, 'web-1', 'g'.repeat(40)]) assert.ok(!parametricId(no), no);
+  assert.equal(generic(Buffer.from(`/tsrun/${a}/x${a}`), a).toString('latin1'), '/tsrun/\x01I/x\x01I');
+  // left to right, without overlap: 65 a's hold one occurrence of 64 a's
+  assert.equal(generic(Buffer.from('a'.repeat(65)), 'a'.repeat(64)).toString('latin1'), '\x01Ia');
+  const config = (id: string) => Buffer.from(`{"linux":{"cgroupsPath":"/k8s/${id}"}}`);
+  const inputs = (id: string) => Buffer.from(`tsrun-replay 2\nbundle /run/c/${id}\nid ${id}\n`);
+  assert.equal(replayKey(inputs(a), config(a), a), replayKey(inputs(b), config(b), b), 'one key for the two containers');
+  assert.equal(replayKey(inputs(a), config(a), a), fnv1a64(generic(inputs(a), a), generic(config(a), a)));
+  // not G: a short id; a 0x01 in the inputs (the key would not tell it from a marker)
+  assert.equal(replayKey(inputs('web-1'), config('web-1'), 'web-1'), fnv1a64(inputs('web-1'), config('web-1')));
+  const odd = Buffer.concat([inputs(a), Buffer.from([1])]);
+  assert.equal(replayKey(odd, config(a), a), fnv1a64(odd, config(a)));
+});
+
+test('replay: other ids: RP_ID is stored only when the key is G\'s and no layer path or digest holds the id', () => {
+  const id = 'ef'.repeat(32);
+  const withId = (x: Partial<ReplayParts>) => {
+    const bytes = encodeReplay(layeredParts({ rec: { ...rec(), id, dataDir: '/d', layers: ['sha256:ab'] }, ...x }));
+    assert.ok(bytes);
+    return readTlv(bytes).find((e) => e.tag === RP.ID)?.value.toString();
+  };
+  assert.equal(withId({}), id);
+  assert.equal(withId({ dataOps: [...dataOps, { op: 'dir', path: `/d/layers/sha256/${id}` }] }), undefined, 'a layer named like the id');
+  assert.equal(withId({ dataOps: [{ op: 'same', path: '/b/x.tar', value: `${id}` }, ...dataOps] }), undefined);
+  assert.equal(withId({ config: Buffer.from([0x7b, 1, 0x7d]) }), undefined, 'a 0x01 in config.json: the key is exact');
+  assert.equal(encodeReplay(layeredParts()) && readTlv(encodeReplay(layeredParts())!).some((e) => e.tag === RP.ID), false, 'a short id: no RP_ID');
 });
 
 const dataOps: DataOp[] = [
