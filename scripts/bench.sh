@@ -160,6 +160,31 @@ for k, v in out.items():
     json.dump({'results': [{'median': statistics.median(v), 'times': v}]}, open('%s/out/img.%s.json' % (w, k), 'w'))
 EOF3
 
+# 7. a new container of a known image, as containerd makes them: a new
+#    64-hex id and a new bundle each time, whose config.json differs from the
+#    last one by the id (cgroupsPath).  Interleaved per round, one run each of
+#    tsrun, tsrun through Node, runc; the first round (tsrun records) is dropped.
+python3 - "$top/bin/tsrun" "$w" "$RUNS" <<'EOF4'
+import json, os, secrets, statistics, subprocess, sys, time
+ts, w, n = sys.argv[1], sys.argv[2], int(sys.argv[3]) + 1
+spec = json.load(open(w + '/true/config.json'))
+cmds = {'tsrun': [ts, '--root', w + '/root-tsrun'], 'tsrun-node': [ts, '--root', w + '/root-tsrun-node'], 'runc': ['runc', '--root', w + '/root-runc']}
+out = {k: [] for k in cmds}
+for i in range(n):
+    for k, c in cmds.items():
+        id = secrets.token_hex(32)
+        b = '%s/hx/%s' % (w, id)
+        os.makedirs(b)
+        spec['linux']['cgroupsPath'] = '/tsrun-bench/' + id
+        json.dump(spec, open(b + '/config.json', 'w'), indent=1)
+        env = dict(os.environ, TSRUN_NO_REPLAY='1') if k == 'tsrun-node' else os.environ
+        t = time.perf_counter()
+        subprocess.run(c + ['run', '--bundle', b, id], env=env, check=True, stdout=subprocess.DEVNULL)
+        if i: out[k].append(time.perf_counter() - t)
+for k, v in out.items():
+    json.dump({'results': [{'median': statistics.median(v), 'times': v}]}, open('%s/out/%s.newid.json' % (w, k), 'w'))
+EOF4
+
 scenarios tsrun "$top/bin/tsrun" "$w"
 # the same without replay records: what a create costs the first time tsrun
 # sees a container (podman and containerd write a new config.json for each)
@@ -186,7 +211,8 @@ def txt(name):
     p = os.path.join(out, name)
     return open(p).read().strip() if os.path.exists(p) else '-'
 def ms(v): return '-' if v is None else ('%.0f ms' % v if v >= 100 else '%.1f ms' % v)
-rows = [('run (`true`)', 'run'), ('create+start+wait+delete', 'cycle'),
+rows = [('run (`true`)', 'run'), ('run of a new container of a known image (new 64-hex id and bundle, as containerd)', 'newid'),
+        ('create+start+wait+delete', 'cycle'),
         ('%s sequential runs (total)' % seq, 'seq'), ('%s runs, %s at a time (total)' % (seq, par), 'par'),
         ('state of a created container', 'state')]
 def ratio(a, b): return '%.2f' % (a / b) if a and b else '-'
