@@ -990,7 +990,8 @@ spawn_shim (struct replay *rp, struct front_why *why)
 /* Tests: TSRUN_TEST_REPLAY_KILL_AT=<step> SIGKILLs the front at that step
  * of the replay, as TSRUN_TEST_KILL_AT does for create.ts (the step names
  * are crashpoint.ts CREATE_STEPS), so that a crash anywhere in a replay is
- * shown to leave what `state` and `delete --force` handle. */
+ * shown to leave what `state` and `delete --force` handle; "undone" right
+ * after an undo, before Node, so that a test sees what the undo left. */
 static void
 kill_point (const char *step)
 {
@@ -1451,6 +1452,8 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
       struct front_why step = *why;
       int made = rp.made_dir || rp.n_made_cg > 0 || rp.shim > 0 || rp.n_absent > 0;
       undo (&rp);
+      /* a test sees what the undo left, before Node (which would mend it) */
+      kill_point ("undone");
       return front_fail (why, "replay %s: %s", made ? "undone" : "not started", step.text);
     }
   close (rp.lock);

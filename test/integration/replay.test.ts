@@ -247,7 +247,7 @@ test('replay: a pruned layer is a miss; Node unpacks it again and the container 
   assert.deepEqual(leftovers(w, id), []);
 });
 
-test('replay: a write layer that exists (stale, or another --root\'s) is Node\'s to decide; a failed replay removes the write layer it made', () => {
+test('replay: a write layer that exists (stale, or another --root\'s) is Node\'s to decide; a failed replay\'s undo removes the write layer it made', () => {
   const id = uniqueId('rp-lstale');
   const b = layeredBundle(id, ['true']);
   assert.equal(callD(['run', '--bundle', b, id]).code, 0);
@@ -264,6 +264,11 @@ test('replay: a write layer that exists (stale, or another --root\'s) is Node\'s
   const fb = layeredBundle(`${id}-f`, ['true'], (s) => s.mounts.push({ destination: '/data', type: 'bind', source: src, options: ['rbind', 'ro'] }));
   assert.equal(callD(['run', '--bundle', fb, id]).code, 0);
   fs.rmdirSync(src);
+  // what the undo itself leaves, before Node (which would remove a stale write layer anyway)
+  const k = callD(['run', '--bundle', fb, id], { TSRUN_TEST_REPLAY_KILL_AT: 'undone' });
+  assert.equal(k.code, 137, `the front stopped (SIGKILL) after the undo: ${k.stderr}`);
+  assert.ok(!viaNode(k), k.stderr);
+  assert.deepEqual(leftovers(w, id), [], 'the undo removed the write layer, the cgroups and the state dir');
   const f = callD(['run', '--bundle', fb, id], { TSRUN_FRONT_TRACE: '1' });
   assert.notEqual(f.code, 0);
   assert.match(f.stderr, /^tsrun-front: node: replay undone: shim/m);
