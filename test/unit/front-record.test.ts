@@ -8,22 +8,12 @@ import * as path from 'path';
 import { emptyParents, FRONT_FILE, frontRecord, stateText } from '../../src/runtime/front-record';
 import type { ContainerRecord } from '../../src/runtime/record';
 import { StateStore } from '../../src/runtime/store';
+import { sampleRecord } from '../helpers/records';
 
 const ROOTS = new Set(['/sys/fs/cgroup/freezer', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/unified', '/sys/fs/cgroup/cpu,cpuacct']);
 const isRoot = (d: string) => ROOTS.has(d);
 
-const base = (): ContainerRecord => ({
-  ociVersion: '1.2.0',
-  id: 'c1',
-  pid: 4242,
-  pidStartTime: 987654,
-  bundle: '/b',
-  rootfs: '/b/rootfs',
-  created: '2026-11-23T10:05:02.538000000Z',
-  owner: '',
-  annotations: {},
-  hooks: {},
-});
+const base = (): ContainerRecord => sampleRecord();
 
 const hybrid = {
   mode: 'hybrid' as const,

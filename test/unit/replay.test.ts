@@ -14,24 +14,17 @@ import { prepareRootfs } from '../../src/runtime/rootfs';
 import type { RuntimeContext } from '../../src/runtime/context';
 import type { DataOp } from '../../src/image/store';
 import { CGO, CGOP, DOP, DOPK, encodeReplay, fnv1a64, generic, notReplayable, parametricId, replayKey, REPLAY, RP, template, type ReplayParts } from '../../src/runtime/replay';
+import { sampleRecord } from '../helpers/records';
 import { tarOf } from '../helpers/tarfiles';
 import { readTlv, tlvU64 } from '../../src/shim/tlv';
 import type { Spec } from '../../src/spec/types';
 
-const rec = (): ContainerRecord => ({
-  ociVersion: '1.2.0',
-  id: 'c1',
-  pid: 4242,
-  pidStartTime: 987654,
-  bundle: '/b',
-  rootfs: '/b/rootfs',
-  created: '2026-11-23T10:05:02.538123456Z',
-  owner: '',
-  annotations: { 'org.example': 'x' },
-  args: ['true'],
-  hooks: {},
-  cgroup: { mode: 'hybrid', paths: { freezer: '/sys/fs/cgroup/freezer/tsrun/c1', unified: '/sys/fs/cgroup/unified/tsrun/c1' } },
-});
+const rec = (): ContainerRecord =>
+  sampleRecord({
+    annotations: { 'org.example': 'x' },
+    args: ['true'],
+    cgroup: { mode: 'hybrid', paths: { freezer: '/sys/fs/cgroup/freezer/tsrun/c1', unified: '/sys/fs/cgroup/unified/tsrun/c1' } },
+  });
 
 /** What the front does with a template (replay.c): each 0x01 + letter becomes its value. */
 function fill(t: Buffer, v: Record<string, string | number>): string {
