@@ -214,20 +214,15 @@ hex_encode (const char *s, size_t len)
 
 /* ---- the record ---- */
 
-struct cg_op
+/* An RP_CGROUP_OP or RP_DATA_OP group, read (parse_op). */
+struct rec_op
 {
-  int op;
+  int op;             /* CGOP_* or DOPK_* */
   char *path;
-  char *parent;
-  struct tlv value;
-};
-
-struct data_op
-{
-  int op;
-  char *path;
-  struct tlv value;
-  unsigned long long mode;
+  char *parent;       /* CGO_PARENT; NULL when none */
+  struct tlv value;   /* CGO_VALUE / DOP_VALUE; val NULL when none */
+  unsigned long long mode; /* DOP_MODE */
+  int have_mode;
 };
 
 struct replay_rec
@@ -238,10 +233,10 @@ struct replay_rec
   struct tlv id;                         /* RP_ID; val NULL when none */
   char *leaves[FRONT_MAX_DIRS];
   int n_leaves;
-  struct cg_op ops[REPLAY_MAX_OPS];
+  struct rec_op ops[REPLAY_MAX_OPS];
   int n_ops;
   char *data_lock; /* RP_DATA_LOCK; NULL when none */
-  struct data_op dops[REPLAY_MAX_OPS];
+  struct rec_op dops[REPLAY_MAX_OPS];
   int n_dops;
 };
 
@@ -283,85 +278,86 @@ tlv_path (const struct tlv *t)
   return tlv_strdup (t);
 }
 
+/* The tags of a group's fields (0: the group has no such field). */
+struct op_tags
+{
+  uint32_t op, path, parent, value, mode;
+};
+
+static const struct op_tags CG_TAGS = { CGO_OP, CGO_PATH, CGO_PARENT, CGO_VALUE, 0 };
+static const struct op_tags DATA_TAGS = { DOP_OP, DOP_PATH, 0, DOP_VALUE, DOP_MODE };
+
+/* Which fields an op of a kind has: 1 required, 0 absent. */
+struct op_shape
+{
+  int op, parent, value, mode;
+};
+
+/* replay.h: CGOP_* then DOPK_* */
+static const struct op_shape CG_SHAPES[] = {
+  { CGOP_MKDIR, 0, 0, 0 }, { CGOP_INHERIT, 1, 0, 0 }, { CGOP_WRITE, 0, 1, 0 },
+  { CGOP_ENABLE, 0, 0, 0 }, { CGOP_DEVICE_FILTER, 0, 1, 0 }, { 0, 0, 0, 0 },
+};
+static const struct op_shape DATA_SHAPES[] = {
+  { DOPK_SAME, 0, 1, 0 }, { DOPK_DIR, 0, 0, 0 }, { DOPK_ABSENT, 0, 0, 0 },
+  { DOPK_MKDIR, 0, 0, 1 }, { DOPK_WRITE, 0, 1, 0 }, { 0, 0, 0, 0 },
+};
+
+/* One op group: each field at most once, a path always, and exactly the
+ * fields its kind has (shapes); -1 otherwise. */
 static int
-parse_op (const struct tlv *t, struct cg_op *op)
+parse_op (const struct tlv *t, const struct op_tags *tags, const struct op_shape *shapes, struct rec_op *op)
 {
   struct tlv_reader r;
   struct tlv e;
-  int n, have_value = 0;
+  int n;
   memset (op, 0, sizeof *op);
   tlv_reader_init (&r, t->val, t->len);
   while ((n = tlv_next (&r, &e)) > 0)
     {
-      if (e.tag == CGO_OP && e.len == 8 && op->op == 0)
+      if (e.tag == tags->op && e.len == 8 && op->op == 0)
         op->op = (int) tlv_u64 (&e);
-      else if (e.tag == CGO_PATH && op->path == NULL && (op->path = tlv_path (&e)) != NULL)
+      else if (e.tag == tags->path && op->path == NULL && (op->path = tlv_path (&e)) != NULL)
         ;
-      else if (e.tag == CGO_PARENT && op->parent == NULL && (op->parent = tlv_path (&e)) != NULL)
+      else if (tags->parent && e.tag == tags->parent && op->parent == NULL && (op->parent = tlv_path (&e)) != NULL)
         ;
-      else if (e.tag == CGO_VALUE && !have_value)
-        op->value = e, have_value = 1;
+      else if (e.tag == tags->value && op->value.val == NULL)
+        op->value = e;
+      else if (tags->mode && e.tag == tags->mode && e.len == 8 && !op->have_mode)
+        op->mode = tlv_u64 (&e), op->have_mode = 1;
       else
         return -1;
     }
   if (n < 0 || op->path == NULL)
     return -1;
-  switch (op->op)
-    {
-    case CGOP_MKDIR:
-      return op->parent == NULL && !have_value ? 0 : -1;
-    case CGOP_INHERIT:
-      return op->parent != NULL && !have_value ? 0 : -1;
-    case CGOP_WRITE:
-      return op->parent == NULL && have_value ? 0 : -1;
-    case CGOP_ENABLE:
-      return op->parent == NULL && !have_value ? 0 : -1;
-    case CGOP_DEVICE_FILTER:
-      /* whole struct bpf_insn, at least one */
-      if (op->parent != NULL || !have_value || op->value.len == 0)
-        return -1;
-      return op->value.len % sizeof (struct bpf_insn) == 0 ? 0 : -1;
-    default:
-      return -1;
-    }
+  for (; shapes->op != 0; shapes++)
+    if (shapes->op == op->op)
+      return shapes->parent == (op->parent != NULL) && shapes->value == (op->value.val != NULL)
+                     && shapes->mode == op->have_mode
+                 ? 0
+                 : -1;
+  return -1;
 }
 
+/* What parse_op cannot say about a cgroup op: a device filter is whole
+ * struct bpf_insn, at least one. */
 static int
-parse_dop (const struct tlv *t, struct data_op *op)
+parse_cg_op (const struct tlv *t, struct rec_op *op)
 {
-  struct tlv_reader r;
-  struct tlv e;
-  int n, have_value = 0, have_mode = 0;
-  memset (op, 0, sizeof *op);
-  tlv_reader_init (&r, t->val, t->len);
-  while ((n = tlv_next (&r, &e)) > 0)
-    {
-      if (e.tag == DOP_OP && e.len == 8 && op->op == 0)
-        op->op = (int) tlv_u64 (&e);
-      else if (e.tag == DOP_PATH && op->path == NULL && (op->path = tlv_path (&e)) != NULL)
-        ;
-      else if (e.tag == DOP_VALUE && !have_value)
-        op->value = e, have_value = 1;
-      else if (e.tag == DOP_MODE && e.len == 8 && !have_mode)
-        op->mode = tlv_u64 (&e), have_mode = 1;
-      else
-        return -1;
-    }
-  if (n < 0 || op->path == NULL)
+  if (parse_op (t, &CG_TAGS, CG_SHAPES, op) < 0)
     return -1;
-  switch (op->op)
-    {
-    case DOPK_SAME:
-    case DOPK_WRITE:
-      return have_value && !have_mode ? 0 : -1;
-    case DOPK_DIR:
-    case DOPK_ABSENT:
-      return !have_value && !have_mode ? 0 : -1;
-    case DOPK_MKDIR:
-      return !have_value && have_mode && op->mode <= 07777 ? 0 : -1;
-    default:
-      return -1;
-    }
+  if (op->op == CGOP_DEVICE_FILTER && (op->value.len == 0 || op->value.len % sizeof (struct bpf_insn) != 0))
+    return -1;
+  return 0;
+}
+
+/* ... and about a data op: a mode is permission bits. */
+static int
+parse_data_op (const struct tlv *t, struct rec_op *op)
+{
+  if (parse_op (t, &DATA_TAGS, DATA_SHAPES, op) < 0)
+    return -1;
+  return op->have_mode && op->mode > 07777 ? -1 : 0;
 }
 
 /* A top-level tag of the record, unparsed; -1 when absent. */
@@ -443,13 +439,13 @@ parse_record (struct replay_rec *rec, struct front_why *why)
         }
       else if (t.tag == RP_CGROUP_OP)
         {
-          if (rec->n_ops == REPLAY_MAX_OPS || parse_op (&t, &rec->ops[rec->n_ops]) < 0)
+          if (rec->n_ops == REPLAY_MAX_OPS || parse_cg_op (&t, &rec->ops[rec->n_ops]) < 0)
             return front_fail (why, "replay miss: bad RP_CGROUP_OP");
           rec->n_ops++;
         }
       else if (t.tag == RP_DATA_OP)
         {
-          if (rec->n_dops == REPLAY_MAX_OPS || parse_dop (&t, &rec->dops[rec->n_dops]) < 0)
+          if (rec->n_dops == REPLAY_MAX_OPS || parse_data_op (&t, &rec->dops[rec->n_dops]) < 0)
             return front_fail (why, "replay miss: bad RP_DATA_OP");
           rec->n_dops++;
         }
@@ -800,7 +796,7 @@ cg_device_filter (const char *dir, const struct tlv *insns, struct front_why *wh
 }
 
 static int
-cgroup_op (struct replay *rp, const struct cg_op *op, struct front_why *why)
+cgroup_op (struct replay *rp, const struct rec_op *op, struct front_why *why)
 {
   static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
   char cur[4096], parent[4096], path[4200];
@@ -844,7 +840,7 @@ cgroup_op (struct replay *rp, const struct cg_op *op, struct front_why *why)
 
 /* DOPK_SAME and DOPK_DIR: checks only. */
 static int
-data_check (const struct data_op *op, struct front_why *why)
+data_check (const struct rec_op *op, struct front_why *why)
 {
   struct stat st;
   char value[128];
@@ -888,7 +884,7 @@ data_precheck (const struct replay_rec *rec, struct front_why *why)
 
 /* One DOPK_* operation (replay.h). */
 static int
-data_op (struct replay *rp, const struct data_op *op, struct front_why *why)
+data_op (struct replay *rp, const struct rec_op *op, struct front_why *why)
 {
   struct stat st;
   int fd;
