@@ -17,6 +17,7 @@ export const OVERRIDE_OPTIONS = {
   hostname: { type: 'string', describe: 'hostname (gives the container its own UTS namespace)' },
   cwd: { alias: 'w', type: 'string', describe: 'working directory of the process' },
   user: { alias: 'u', type: 'string', describe: 'uid[:gid] of the process (numeric)' },
+  volatile: { type: 'boolean', describe: 'with image layers: a volatile write layer (tsrun.volatile: no sync at exit, lost in a host crash)' },
 } as const satisfies Record<string, Options>;
 
 export const GLOBAL_OPTIONS = {

@@ -17,6 +17,7 @@ export interface OverrideFlags {
   hostname?: string;
   cwd?: string;
   user?: string;
+  volatile?: boolean;
   /** -t: process.terminal */
   tty?: boolean;
   /** with -t: the size of tsrun's terminal (recorded; tsrun sets it on the pty) */
@@ -70,6 +71,7 @@ export function applyOverrides(spec: Spec, f: OverrideFlags): void {
       }),
     ];
   }
+  if (f.volatile) (spec.tsrun ??= {}).volatile = true;
   if (f.hostname !== undefined) {
     spec.hostname = f.hostname;
     const linux = (spec.linux ??= {});

@@ -76,10 +76,12 @@ function shortLink(dataDir: string, dir: string): string {
  * layers are named by short symlinks under <dataDir>/l/ (as podman does) and
  * the data is relative to `chdir` = <dataDir>.
  */
-export function overlayMountPlan(layers: LayerRef[], st: ContainerStorage): OverlayPlan {
+export function overlayMountPlan(layers: LayerRef[], st: ContainerStorage, o: { volatile?: boolean } = {}): OverlayPlan {
   if (!layers.length) throw new ConfigError(['tsrun.layers: no layers']);
   const lowers = layers.map((l) => l.dir).reverse();
-  const abs = `lowerdir=${lowers.join(':')},upperdir=${st.upper},workdir=${st.work}`;
+  // volatile: no syncfs of the upper file system (the host's) at umount
+  const opts = o.volatile ? ',volatile' : '';
+  const abs = `lowerdir=${lowers.join(':')},upperdir=${st.upper},workdir=${st.work}${opts}`;
   if (abs.length < MAX_DATA && ![...lowers, st.upper, st.work].some((p) => SPECIAL.test(p)))
     return { source: 'overlay', type: 'overlay', data: abs };
   const dataDir = path.dirname(path.dirname(st.root));
@@ -87,7 +89,7 @@ export function overlayMountPlan(layers: LayerRef[], st: ContainerStorage): Over
   const upper = rel(st.upper);
   const work = rel(st.work);
   if (SPECIAL.test(upper) || SPECIAL.test(work)) throw new ConfigError([`container id in "${st.root}" holds ':' ',' or '\\'`]);
-  const data = `lowerdir=${lowers.map((d) => shortLink(dataDir, d)).join(':')},upperdir=${upper},workdir=${work}`;
+  const data = `lowerdir=${lowers.map((d) => shortLink(dataDir, d)).join(':')},upperdir=${upper},workdir=${work}${opts}`;
   if (data.length >= MAX_DATA) throw new ConfigError([`tsrun.layers: too many layers (${layers.length}) for one overlay mount`]);
   return { source: 'overlay', type: 'overlay', data, chdir: dataDir };
 }

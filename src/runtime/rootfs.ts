@@ -130,7 +130,7 @@ export async function prepareRootfs(
     record?.push({ op: 'write', path: ownerFile, value: ownerText });
     if (volumes.length) unrecorded ??= 'volumes';
     ov.prepareVolumes(volumes, st, layers);
-    const plan = ov.overlayMountPlan(layers, st);
+    const plan = ov.overlayMountPlan(layers, st, { volatile: ext.volatile });
     // the short links under <dataDir>/l are made here, not checked by a replay
     if (plan.chdir) unrecorded ??= 'layer paths too long for one overlay mount';
     return { rootfs: path.join(st.root, 'merged'), rootfsMount: plan, extraMounts, dataLock: store.storeLockPath(dataDir), unrecorded };

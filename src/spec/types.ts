@@ -21,6 +21,13 @@ export interface TsrunExtension {
   layers?: string[];
   /** "HOST:CONTAINER[:ro]" */
   volumes?: string[];
+  /**
+   * With layers: the write layer mounted with overlayfs `volatile` (Linux
+   * 5.10+): no sync of the host file system when the container's root is
+   * unmounted, fsync(2) on the write layer a no-op.  Its contents may then
+   * be lost in a host crash (volumes are not affected).
+   */
+  volatile?: boolean;
 }
 
 export interface Root {

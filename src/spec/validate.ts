@@ -12,6 +12,7 @@
 // This is on the hot path of every `create`: keep imports to node builtins.
 
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { ConfigError } from '../errors';
 import { validateConfig, validateProcess, validateResources, type SchemaError } from './generated/validate-config';
@@ -387,8 +388,20 @@ function checkHooks(spec: Record<string, any>, add: Add): void {
   }
 }
 
+/** Whether the running kernel is at least major.minor (os.release(): "6.18.44-...") */
+export function kernelAtLeast(major: number, minor: number, release = os.release()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return true; // an unknown form: let the mount say
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
+
 function checkTsrun(spec: Record<string, any>, add: Add): void {
   if (!isObject(spec.tsrun)) return;
+  if (spec.tsrun.volatile === true) {
+    if (!arr(spec.tsrun.layers).length) add(ptr('tsrun', 'volatile'), 'a volatile write layer needs tsrun.layers');
+    else if (!kernelAtLeast(5, 10)) add(ptr('tsrun', 'volatile'), `overlayfs volatile needs Linux 5.10 or later (this is ${os.release()})`);
+  }
   arr(spec.tsrun.volumes).forEach((v, i) => {
     if (!isStr(v)) return;
     try {

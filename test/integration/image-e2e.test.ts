@@ -121,6 +121,37 @@ test('volumes: data outlives delete and is there in the next container; :ro refu
   for (const l of ls(layersDir())) assert.ok(!fs.existsSync(path.join(layersDir(), l, 'srv')));
 });
 
+test('tsrun.volatile: the write layer is mounted volatile, works, commits, and delete (front and Node) removes it', async () => {
+  const b = sleeper('volatile', (s) => (s.tsrun.volatile = true));
+  for (const [id, env] of [['vo1', {}], ['vo2', { TSRUN_TEST_FORCE_NODE: '1' }]] as const) {
+    w.ok(['create', '--bundle', b, id]);
+    w.ok(['start', id]);
+    const { pid } = w.state(id);
+    const root = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/');
+    // newer kernels show it as fsync=volatile
+    assert.match(root ?? '', / - overlay .*upperdir=.*,(fsync=)?volatile\b/, `the root mount: ${root}`);
+    const r = w.tsrun(['exec', id, 'sh', '-c', 'echo kept > /f && sync && cat /f']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'kept\n');
+    const out = path.join(w.dir, `${id}.tar`);
+    w.ok(['commit', '--diff', id, out]);
+    assert.match(spawnSync('tar', ['-tf', out], { encoding: 'utf8' }).stdout, /^(\.\/)?f$/m, 'the write is in the commit');
+    w.ok(['kill', id, 'KILL']);
+    await waitFor(() => w.state(id).status === 'stopped', 5000, 'the container to stop');
+    // overlay leaves work/work/incompat/volatile in a volatile write layer
+    assert.ok(fs.existsSync(path.join(containersDir(), id, 'work', 'work', 'incompat', 'volatile')), 'the volatile marker');
+    const d = w.tsrun(['delete', id], { env });
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(ls(containersDir()), [], `${id}: the write layer is gone`);
+  }
+  // without layers it means nothing: a config error
+  const plain = w.bundle((s) => (s.tsrun = { volatile: true }), 'volatile-plain');
+  const e = w.tsrun(['create', '--bundle', plain, 'vo3']);
+  assert.notEqual(e.code, 0);
+  assert.match(e.stderr, /^tsrun: config\.json: \/tsrun\/volatile: a volatile write layer needs tsrun\.layers$/m);
+  assert.ok(!fs.existsSync(path.join(w.root, 'vo3')), 'nothing made');
+});
+
 test('commit: flat tar round trip, --diff on the base reproduces a deletion, of a stopped and a running container', () => {
   const b = w.layered((s) => (s.process.args = ['sh', '-c', 'echo committed > /etc/note; rm /etc/hostname']), 'commit');
   w.ok(['create', '--bundle', b, 'c1']);

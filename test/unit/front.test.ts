@@ -45,6 +45,7 @@ test('overrides: process fields, env merged by key, volumes made absolute, a UTS
     args: ['echo', 'hi'],
     volume: ['rel/dir:/data:ro', '/abs:/x'],
     hostname: 'h1',
+    volatile: true,
     tty: true,
     consoleSize: { height: 30, width: 100 },
   });
@@ -56,6 +57,7 @@ test('overrides: process fields, env merged by key, volumes made absolute, a UTS
   assert.deepEqual(s.process!.consoleSize, { height: 30, width: 100 });
   assert.deepEqual(s.tsrun!.volumes, [`${process.cwd()}/rel/dir:/data:ro`, '/abs:/x']);
   assert.equal(s.hostname, 'h1');
+  assert.equal(s.tsrun!.volatile, true);
   assert.deepEqual(s.linux!.namespaces!.map((n) => n.type), ['pid', 'mount', 'uts']);
 });
 

@@ -7,6 +7,7 @@ import { ConfigError } from '../../src/errors';
 import { defaultSpec } from '../../src/spec/default';
 import {
   formatSchemaErrors,
+  kernelAtLeast,
   loadSpec,
   parseVolume,
   validateProcessFile,
@@ -391,6 +392,16 @@ describe('semantic errors, one exact line each', () => {
       (s) => (s.tsrun = { volumes: ['/a:/b', 'a:'] }),
       'config.json: /tsrun/volumes/1: volume "a:": empty container path',
     ],
+    [
+      'tsrun.volatile without layers',
+      (s) => (s.tsrun = { volatile: true }),
+      'config.json: /tsrun/volatile: a volatile write layer needs tsrun.layers',
+    ],
+    [
+      'tsrun.volatile not a boolean',
+      (s) => (s.tsrun = { layers: ['/i.tar'], volatile: 'yes' }),
+      'config.json: /tsrun/volatile: must be boolean',
+    ],
   ];
   for (const [name, mutate, expected] of cases) {
     test(name, () => {
@@ -558,4 +569,12 @@ describe('exec --process and update --resources files', () => {
       message: 'r.json: /memory/limit: must be integer\nr.json: /pids/limit: missing required property "limit"',
     });
   });
+});
+
+test('kernelAtLeast: major.minor of os.release() forms', () => {
+  assert.ok(kernelAtLeast(5, 10, '6.18.44-fc-v669'));
+  assert.ok(kernelAtLeast(5, 10, '5.10.0-28-amd64'));
+  assert.ok(!kernelAtLeast(5, 10, '5.4.0-150-generic'));
+  assert.ok(!kernelAtLeast(5, 10, '4.19.0'));
+  assert.ok(kernelAtLeast(5, 10, 'weird'), 'an unknown form is left to the mount');
 });

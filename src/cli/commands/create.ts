@@ -70,6 +70,7 @@ export function createOptions(a: CreateArgs, id: string, extra: Pick<OverrideFla
       hostname: a.hostname,
       cwd: a.cwd,
       user: a.user,
+      volatile: a.volatile,
       args: trailingCommand(a as never),
       ...extra,
     }),
