@@ -72,9 +72,9 @@ make -s -C "$top/native-shim" >/dev/null
 
 w=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
 cleanup() {
-  for r in tsrun tsrun-node runc; do
+  for r in tsrun tsrun-node img runc; do
     for id in $(ls "$w/root-$r" 2>/dev/null); do
-      case $r in tsrun*) "$top/bin/tsrun" --root "$w/root-$r" delete --force "$id" ;; runc) runc --root "$w/root-$r" delete --force "$id" ;; esac >/dev/null 2>&1 || true
+      case $r in tsrun* | img) "$top/bin/tsrun" --root "$w/root-$r" --data-dir "$w/data-img" delete --force "$id" ;; runc) runc --root "$w/root-$r" delete --force "$id" ;; esac >/dev/null 2>&1 || true
     done
   done
   umount -l "$w"/data-*/* 2>/dev/null || true
@@ -95,9 +95,11 @@ spec['root']['path'] = sys.argv[3]
 spec.pop('tsrun', None)  # bundles/busybox is layered; the bench bundles are plain unless asked
 spec['process']['args'] = ['true']
 spec['ociVersion'] = '1.0.2'  # crun 1.8 refuses 1.2.0
-if sys.argv[4].startswith('layers:'):
+if sys.argv[4].startswith('layers:') or sys.argv[4].startswith('volatile:'):
+    kind, layer = sys.argv[4].split(':', 1)
     spec['root']['path'] = 'rootfs'
-    spec['tsrun'] = {'layers': [sys.argv[4][7:]]}
+    spec['tsrun'] = {'layers': [layer]}
+    if kind == 'volatile': spec['tsrun']['volatile'] = True
 json.dump(spec, open(sys.argv[2], 'w'), indent=1)
 EOF
 }
@@ -128,12 +130,41 @@ tar -C "$rootfs" -cf "$w/busybox.tar" .
 # a bigger layer: the busybox rootfs plus /usr/include/linux (~1000 small files)
 tar -cf "$w/big.tar" -C "$rootfs" . -C /usr/include linux
 mkbundle "$w/img" "layers:$w/busybox.tar"
+mkbundle "$w/imgv" "volatile:$w/busybox.tar"
 mkbundle "$w/bigimg" "layers:$w/big.tar"
 ts=$top/bin/tsrun
 $ts --root "$w/root-img" --data-dir "$w/data-img" run --bundle "$w/img" warm >/dev/null
 hf=(hyperfine -N --style none)
-"${hf[@]}" -w 2 -r "$RUNS" --export-json "$w/out/img.warm.json" "$ts --root $w/root-img --data-dir $w/data-img run --bundle $w/img i1" >/dev/null
-"${hf[@]}" -w 2 -r "$RUNS" --export-json "$w/out/img.plain.json" "$ts --root $w/root-img --data-dir $w/data-img run --bundle $w/true i2" >/dev/null
+# Replayed, interleaved (one of each per round; 3 x RUNS rounds, the first
+# dropped): `run` from the unpacked image, the same with a volatile write
+# layer, and on a plain rootfs; and create+start alone (the container is
+# running), the image against the plain rootfs: the write layer's teardown
+# (the umount's sync of the host file system, removing the tree) comes after.
+python3 - "$ts" "$w" "$RUNS" <<'EOF5'
+import json, os, statistics, subprocess, sys, time
+ts, w, n = sys.argv[1], sys.argv[2], 3 * int(sys.argv[3]) + 1
+base = [ts, '--root', w + '/root-img', '--data-dir', w + '/data-img']
+def call(args, out=None):
+    subprocess.run(base + args, check=True, stdout=out or subprocess.DEVNULL)
+def timed(f):
+    t = time.perf_counter(); f(); return time.perf_counter() - t
+def create_start(b, id):
+    call(['create', '--bundle', b, id]); call(['start', id])
+def wait_delete(id):
+    while b'"stopped"' not in subprocess.run(base + ['state', id], capture_output=True).stdout: time.sleep(0.001)
+    call(['delete', id])
+out = {k: [] for k in ('warm', 'volatile', 'plain', 'cs-img', 'cs-plain')}
+for i in range(n):
+    r = {'warm': timed(lambda: call(['run', '--bundle', w + '/img', 'i1'])),
+         'volatile': timed(lambda: call(['run', '--bundle', w + '/imgv', 'i3'])),
+         'plain': timed(lambda: call(['run', '--bundle', w + '/true', 'i2']))}
+    for k, b in (('cs-img', '/img'), ('cs-plain', '/true')):
+        r[k] = timed(lambda: create_start(w + b, 'c' + k)); wait_delete('c' + k)
+    if i:
+        for k, v in r.items(): out[k].append(v)
+for k, v in out.items():
+    json.dump({'results': [{'median': statistics.median(v), 'times': v}]}, open('%s/out/img.%s.json' % (w, k), 'w'))
+EOF5
 # The first unpack: (first run - warm run), both through Node (a replayed warm
 # run would add Node's start-up and create to the unpack), against tar -x of
 # the same file.  Interleaved, one of each per round: file creation on this
@@ -233,9 +264,12 @@ print('| 512 KiB memory limit, `true` | %s | %s | %s | %s | | |' % (txt('tsrun.s
 print()
 print('| image layers (tsrun) | median |')
 print('|---|---:|')
-w, p = med('img.warm'), med('img.plain')
-print('| run from an unpacked image (busybox layer) | %s |' % ms(w))
-print('| run on a plain rootfs | %s |' % ms(p))
+w, v, p = med('img.warm'), med('img.volatile'), med('img.plain')
+print('| run from an unpacked image (busybox layer), replayed | %s |' % ms(w))
+print('| the same, volatile write layer (tsrun.volatile) | %s |' % ms(v))
+print('| run on a plain rootfs, replayed | %s |' % ms(p))
+ci, cp = med('img.cs-img'), med('img.cs-plain')
+print('| create+start (running) from the unpacked image / on a plain rootfs | %s / %s |' % (ms(ci), ms(cp)))
 f, bw, t = med('img.first'), med('img.bigwarm'), med('img.tar')
 print('| first unpack of a %s layer (first run - warm run, through Node; interleaved with tar) | %s |' % (bigsize, ms(f - bw if f and bw else None)))
 print('| `tar -x` of the same file | %s |' % ms(t))
