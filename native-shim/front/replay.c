@@ -411,8 +411,12 @@ reparameterize (struct replay_rec *rec, const char *g_id, const char *inputs, si
     return front_fail (why, "replay miss: the record of %s holds %s", old, g_id);
   /* check every occurrence before replacing any: no half-changed record */
   for (p = rec->buf; (m = (char *) next_id (p, end, old, n)) != NULL; p = m + n)
-    if ((next = (char *) next_id (m + 1, end, old, n)) != NULL && next < m + n)
-      return front_fail (why, "replay miss: %s overlaps itself in its record", old);
+    {
+      /* one starting inside this one ends before m + 2n - 1 */
+      const char *reach = (size_t) (end - m) > 2 * n - 1 ? m + 2 * n - 1 : end;
+      if ((next = (char *) next_id (m + 1, reach, old, n)) != NULL)
+        return front_fail (why, "replay miss: %s overlaps itself in its record", old);
+    }
   for (p = rec->buf; (m = (char *) next_id (p, end, old, n)) != NULL; p = m + n)
     memcpy (m, g_id, n);
   front_trace ("replay: record of", old);
