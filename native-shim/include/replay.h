@@ -29,7 +29,8 @@
  * config.json hold a 0x01 byte, G(bytes) is the bytes with each occurrence
  * of the id, found left to right without overlap, replaced by 0x01 'I';
  * otherwise G(bytes) = bytes.  TypeScript then also stores RP_ID, unless a
- * layer's path or digest contains the id.  A record with RP_ID serves
+ * layer's path or digest contains the id, or config.json as parsed names
+ * the id more often than its bytes do (an escaped form G cannot see).  A record with RP_ID serves
  * another id of the same length when G(record inputs, record id) and
  * G(record config, record id) equal G(inputs, id) and G(config, id), the
  * record holds no occurrence of the new id, and no two occurrences of its

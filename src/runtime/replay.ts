@@ -185,10 +185,19 @@ export function encodeReplay(p: ReplayParts): Buffer | undefined {
     .raw(RP.STATE_READY, template(JSON.stringify({ ...p.rec, ...live })))
     .raw(RP.CONFIG_COPY, Buffer.from(p.configCopy));
   // other ids: unless the id is in something create did not make from the id
-  // or the config (a layer's path or digest: the store names those)
+  // or the config (a layer's path or digest: the store names those), or the
+  // config holds it in a form G does not see (a \u escape): the config as
+  // parsed must name it as often as its bytes do
   const id = p.rec.id;
   const fromStore = dataOps.flatMap((o) => (o.op === 'same' ? [o.path, o.value] : o.op === 'dir' ? [o.path] : []));
-  if (keyedByG(p.inputs, p.config, id) && !fromStore.some((s) => s.includes(id))) w.str(RP.ID, id);
+  const count = (b: Buffer) => (generic(b, id).length - b.length) / (2 - id.length);
+  if (
+    keyedByG(p.inputs, p.config, id) &&
+    !fromStore.some((s) => s.includes(id)) &&
+    count(Buffer.from(p.configCopy)) === count(p.config)
+  ) {
+    w.str(RP.ID, id);
+  }
   if (dataOps.length) w.str(RP.DATA_LOCK, p.dataLock!);
   for (const op of dataOps) {
     w.group(RP.DATA_OP, (g) => {

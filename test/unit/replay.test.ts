@@ -202,6 +202,10 @@ test('replay: other ids: RP_ID is stored only when the key is G\'s and no layer 
   assert.equal(withId({ dataOps: [...dataOps, { op: 'dir', path: `/d/layers/sha256/${id}` }] }), undefined, 'a layer named like the id');
   assert.equal(withId({ dataOps: [{ op: 'same', path: '/b/x.tar', value: `${id}` }, ...dataOps] }), undefined);
   assert.equal(withId({ config: Buffer.from([0x7b, 1, 0x7d]) }), undefined, 'a 0x01 in config.json: the key is exact');
+  // the config names the id as often as its parsed copy does, or the id hides in an escape
+  const named = { config: Buffer.from(`{"a":"${id}"}`), configCopy: `{"a":"${id}"}` };
+  assert.equal(withId(named), id);
+  assert.equal(withId({ config: Buffer.from(`{"a":"\\u0065${id.slice(1)}"}`), configCopy: `{"a":"${id}"}` }), undefined, 'an escaped id');
   assert.equal(encodeReplay(layeredParts()) && readTlv(encodeReplay(layeredParts())!).some((e) => e.tag === RP.ID), false, 'a short id: no RP_ID');
 });
 
