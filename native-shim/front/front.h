@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "fileio.h"
+
 #define FRONT_MAX_DIRS 64
 #define FRONT_MAX_UPS 512
 
@@ -116,8 +118,6 @@ int front_remove_state_dir (int dirfd, const char *dir, struct front_why *why);
 
 /* Small file and path helpers (util.c). */
 void front_sleep_ms (int ms);
-/* A whole file, malloc'd and NUL-terminated; -errno on failure. */
-int front_read_file (const char *path, char **out, size_t *len_out, size_t max);
 /* A small file into buf (NUL-terminated, trailing whitespace trimmed as
  * cgroups/fs.ts readFile does): its length, or -errno. */
 int front_read_small (const char *path, char *buf, size_t size);

@@ -86,7 +86,7 @@ replay_inputs (const struct front_call *c, const char *bundle, char **out, size_
 
   if (top == NULL)
     return front_fail (why, "replay: no dist/tsrun.js found");
-  ret = front_read_file ("/proc/self/cgroup", &cg, &cglen, 1 << 20);
+  ret = read_whole_file ("/proc/self/cgroup", &cg, &cglen, 1 << 20);
   if (ret < 0)
     return front_fail (why, "replay: read /proc/self/cgroup: %s", strerror (-ret));
   for (i = 0; i < cglen; i++)
@@ -1214,18 +1214,6 @@ forward_signals (pid_t pid)
     sigaction (FORWARDED[i], &sa, NULL);
 }
 
-static int
-wait_code (pid_t pid)
-{
-  int status;
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return 1;
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : 1;
-}
-
 /* `tsrun --root R VERB [--force] ID` through Node, waited for: its exit code. */
 static int
 node_verb (const struct front_call *c, const char *root, const char *verb, int force)
@@ -1261,7 +1249,7 @@ node_verb (const struct front_call *c, const char *root, const char *verb, int f
       unsetenv (REPLAY_ENV);
       front_exec_node (n, argv);
     }
-  return wait_code (pid);
+  return wait_exit_code (pid);
 }
 
 /* create returns; run starts (and in the foreground waits and deletes), as run.ts. */
@@ -1290,7 +1278,7 @@ after_ready (struct replay *rp, const char *root)
     }
   if (c->detach)
     return 0;
-  code = wait_code (rp->shim);
+  code = wait_exit_code (rp->shim);
   c->force = 1;
   why.text[0] = '\0';
   if (front_delete (c, &why) < 0)
@@ -1387,7 +1375,7 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   if (ret < 0)
     return ret;
   snprintf (path, sizeof path, "%s/config.json", bundle);
-  ret = front_read_file (path, &config, &config_len, REPLAY_MAX_SIZE);
+  ret = read_whole_file (path, &config, &config_len, REPLAY_MAX_SIZE);
   if (ret < 0)
     return front_fail (why, "replay: read \"%s\": %s", path, strerror (-ret));
   /* the key is G's when a record of this id may serve others (replay.h) */
@@ -1408,7 +1396,7 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   ret = trusted (path, why);
   if (ret < 0)
     return ret;
-  ret = front_read_file (path, &rec->buf, &rec->len, REPLAY_MAX_SIZE);
+  ret = read_whole_file (path, &rec->buf, &rec->len, REPLAY_MAX_SIZE);
   if (ret < 0)
     return front_fail (why, "replay miss: %s: %s", key, strerror (-ret));
   ret = reparameterize (rec, g_id, inputs, inputs_len, config, config_len, why);

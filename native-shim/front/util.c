@@ -24,56 +24,6 @@ front_sleep_ms (int ms)
     ;
 }
 
-int
-front_read_file (const char *path, char **out, size_t *len_out, size_t max)
-{
-  size_t len = 0, cap = 4096;
-  char *buf = malloc (cap);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || buf == NULL)
-    {
-      int e = fd < 0 ? errno : ENOMEM;
-      if (fd >= 0)
-        close (fd);
-      free (buf);
-      return -e;
-    }
-  for (;;)
-    {
-      ssize_t r;
-      if (len + 1 >= cap)
-        {
-          char *nb = cap >= max ? NULL : realloc (buf, cap * 2);
-          if (nb == NULL)
-            {
-              close (fd);
-              free (buf);
-              return -EFBIG;
-            }
-          buf = nb;
-          cap *= 2;
-        }
-      r = read (fd, buf + len, cap - 1 - len);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          int e = errno;
-          close (fd);
-          free (buf);
-          return -e;
-        }
-      if (r == 0)
-        break;
-      len += (size_t) r;
-    }
-  close (fd);
-  buf[len] = '\0';
-  *out = buf;
-  *len_out = len;
-  return 0;
-}
-
 /* A small file into buf (NUL-terminated, trailing whitespace trimmed as
  * cgroups/fs.ts readFile does); -errno on failure. */
 int
@@ -200,7 +150,7 @@ front_mounted_under (const char *dir)
 {
   size_t dlen = strlen (dir), len;
   char *buf, *line, *save = NULL;
-  int ret = front_read_file ("/proc/self/mountinfo", &buf, &len, 16 << 20), found = 0;
+  int ret = read_whole_file ("/proc/self/mountinfo", &buf, &len, 16 << 20), found = 0;
   if (ret < 0)
     return -1;
   for (line = strtok_r (buf, "\n", &save); line != NULL && !found; line = strtok_r (NULL, "\n", &save))

@@ -80,23 +80,18 @@ is_frozen (const struct front_record *rec, int *frozen, struct front_why *why)
   *frozen = 0;
   if (rec->freezer == FREEZER_NONE)
     return 0;
-  if (rec->freezer == FREEZER_V1)
-    {
-      snprintf (path, sizeof path, "%s/freezer.state", rec->freezer_dir);
-      ret = front_read_small (path, buf, sizeof buf);
-      if (ret == -ENOENT || ret == -ENOTDIR)
-        return 0;
-      if (ret < 0)
-        return front_fail (why, "read \"%s\": %s", path, strerror (-ret));
-      *frozen = strcmp (buf, "FROZEN") == 0;
-      return 0;
-    }
-  snprintf (path, sizeof path, "%s/cgroup.freeze", rec->freezer_dir);
+  /* v1 freezer.state "FROZEN"; v2 cgroup.freeze "1", then cgroup.events says whether it is done */
+  snprintf (path, sizeof path, "%s/%s", rec->freezer_dir, rec->freezer == FREEZER_V1 ? "freezer.state" : "cgroup.freeze");
   ret = front_read_small (path, buf, sizeof buf);
   if (ret == -ENOENT || ret == -ENOTDIR)
     return 0;
   if (ret < 0)
     return front_fail (why, "read \"%s\": %s", path, strerror (-ret));
+  if (rec->freezer == FREEZER_V1)
+    {
+      *frozen = strcmp (buf, "FROZEN") == 0;
+      return 0;
+    }
   if (strcmp (buf, "1") != 0)
     return 0;
   snprintf (path, sizeof path, "%s/cgroup.events", rec->freezer_dir);
@@ -548,7 +543,7 @@ check_write_layer (const struct front_call *c, const struct front_record *rec, i
   {
     char path[4200];
     snprintf (path, sizeof path, "%s/owner", rec->write_layer);
-    ret = front_read_file (path, &owner, &len, 1 << 20);
+    ret = read_whole_file (path, &owner, &len, 1 << 20);
     if (ret < 0)
       return front_fail (why, "delete: read \"%s\": %s", path, strerror (-ret));
   }

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "protocol.h"
 #include "security.h"
 #include "shim.h"
@@ -137,26 +138,6 @@ ignore_signals (void)
                               SIGPIPE, SIGWINCH };
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     signal (sigs[i], SIG_IGN);
-}
-
-static int
-exit_code (int status)
-{
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  if (WIFSIGNALED (status))
-    return 128 + WTERMSIG (status);
-  return 1;
-}
-
-static int
-wait_exit_code (pid_t pid)
-{
-  int status;
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return 1;
-  return exit_code (status);
 }
 
 static ssize_t

@@ -47,6 +47,7 @@ void child_wait_cgroups (struct ctx *c);
 /* util.c */
 int write_file (const char *path, const char *data, size_t len, struct shim_error *err);
 int write_file_at (int dirfd, const char *path, const char *data, size_t len, struct shim_error *err);
+/* read_whole_file (fileio.h) of at most 64 MiB, NULL with errno on failure */
 char *read_file (const char *path, size_t *len_out);
 /* O_PATH fd of PATH (absolute, inside the root) resolved with RESOLVE_IN_ROOT:
  * symlinks can never leave rootfd.  create: 0, RIR_MKDIR (mkdir -p), RIR_MKFILE

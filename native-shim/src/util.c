@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "protocol.h"
 #include "shim.h"
 #include "tlv.h"
@@ -50,38 +51,13 @@ write_file (const char *path, const char *data, size_t len, struct shim_error *e
 char *
 read_file (const char *path, size_t *len_out)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  size_t cap = 4096, len = 0;
-  char *buf = malloc (cap);
-  for (;;)
+  char *buf;
+  int ret = read_whole_file (path, &buf, len_out, 64 << 20);
+  if (ret < 0)
     {
-      if (buf == NULL)
-        abort ();
-      if (len + 1 >= cap)
-        buf = realloc (buf, cap *= 2);
-      if (buf == NULL)
-        abort ();
-      ssize_t r = read (fd, buf + len, cap - len - 1);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          int e = errno;
-          free (buf);
-          close (fd);
-          errno = e;
-          return NULL;
-        }
-      if (r == 0)
-        break;
-      len += (size_t) r;
+      errno = -ret;
+      return NULL;
     }
-  close (fd);
-  buf[len] = '\0';
-  if (len_out)
-    *len_out = len;
   return buf;
 }
 
