@@ -9,6 +9,8 @@ import type { Result, World } from './tsrun';
 export const TRACE = { TSRUN_FRONT_TRACE: '1' };
 export const replayed = (r: Result) => /^tsrun-front: replay\b/m.test(r.stderr);
 export const viaNode = (r: Result) => /^tsrun-front: node\b/m.test(r.stderr);
+/** The names of the replay records under w's --root. */
+export const recordsOf = (w: World): string[] => (fs.existsSync(path.join(w.root, '.replay')) ? fs.readdirSync(path.join(w.root, '.replay')) : []);
 
 /** A created container's state dir and cgroup files, with what differs between two creates (pid, times) taken out. */
 export function created(w: World, id: string) {

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BUSYBOX_IMAGE, World, waitFor, type Result } from '../helpers/tsrun';
 import { alive, leftovers, uniqueId } from '../helpers/leftovers';
-import { TRACE, created, replayed, viaNode, writeLayerOf } from '../helpers/replay';
+import { TRACE, created, recordsOf, replayed, viaNode, writeLayerOf } from '../helpers/replay';
 
 const w = new World('tsrun-test-replay');
 after(() => w.cleanup());
@@ -18,15 +18,18 @@ after(() => w.cleanup());
 const call = (args: string[], env: NodeJS.ProcessEnv = {}): Result => w.tsrun(args, { dataDir: false, env: { ...TRACE, ...env } });
 const snapshot = (id: string) => created(w, id);
 const writeLayer = (id: string) => writeLayerOf(w, id);
-const records = () => (fs.existsSync(path.join(w.root, '.replay')) ? fs.readdirSync(path.join(w.root, '.replay')) : []);
+const records = () => recordsOf(w);
 
-function plainBundle(name: string, args: string[], edit: (s: any) => void = () => {}): string {
-  return w.bundle((s) => {
-    s.process.args = args;
-    s.process.terminal = false;
-    edit(s);
-  }, name);
-}
+/** A bundle of world w's kind (plain rootfs or image layers) running args, without a terminal. */
+const bundleOf =
+  (make: (edit: (s: any) => void, name: string) => string) =>
+  (name: string, args: string[], edit: (s: any) => void = () => {}): string =>
+    make((s) => {
+      s.process.args = args;
+      s.process.terminal = false;
+      edit(s);
+    }, name);
+const plainBundle = bundleOf((e, n) => w.bundle(e, n));
 
 test('replay: the second run of a container is replayed: same output, same exit status, nothing left', () => {
   const id = uniqueId('rp-run');
@@ -158,13 +161,7 @@ test('replay: a replayed run in the foreground forwards signals to the container
 const callD = (args: string[], env: NodeJS.ProcessEnv = {}): Result => w.tsrun(args, { env: { ...TRACE, ...env } });
 const fastDelete = (r: Result) => /^tsrun-front: fast: delete$/m.test(r.stderr);
 
-function layeredBundle(name: string, args: string[], edit: (s: any) => void = () => {}): string {
-  return w.layered((s) => {
-    s.process.args = args;
-    s.process.terminal = false;
-    edit(s);
-  }, name);
-}
+const layeredBundle = bundleOf((e, n) => w.layered(e, n));
 
 test('replay: a container on image layers is replayed: the same state dir, write layer and owner file as the Node create; its delete is fast and leaves nothing', async () => {
   const id = uniqueId('rp-layers');
