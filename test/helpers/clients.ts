@@ -99,7 +99,7 @@ export function cgroupControllers(): string[] {
   return out;
 }
 
-function rmdirTree(d: string): void {
+export function rmdirTree(d: string): void {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(d, { withFileTypes: true });
