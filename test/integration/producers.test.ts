@@ -1,0 +1,151 @@
+// Configs written by other tools (test/fixtures/producers/: runc spec, crun
+// spec, runtime-tools, buildah, podman, containerd), run with runc and with
+// tsrun on the busybox rootfs: what the container sees must be the same.
+// runc is the reference: where it and tsrun differ on purpose, the difference
+// is named below and taken out of the comparison.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { World } from '../helpers/tsrun';
+import {
+  PRODUCERS,
+  PROBE,
+  copyRootfs,
+  diffProbes,
+  mountOverlay,
+  parseProbe,
+  removeCgroupTree,
+  cgroupTreeLeft,
+  runc,
+  runcCleanup,
+  umountUnder,
+  type Probe,
+  type Runtime,
+} from '../helpers/producers';
+
+const w = new World('tsrun-test-producers');
+// a user namespace's root (host uid 100000) must reach the rootfs under w.dir (mkdtemp made it 0700)
+fs.chmodSync(w.dir, 0o711);
+// every container's cgroup is under this parent, removed at the end
+const CG = `tsrun-test-producers-${process.pid}`;
+
+after(() => {
+  try {
+    w.cleanup(); // tsrun's containers (delete --force) and w.dir ...
+  } finally {
+    runcCleanup(w);
+    umountUnder(w.dir);
+    fs.rmSync(w.dir, { recursive: true, force: true }); // ... once nothing is mounted there
+    removeCgroupTree(CG);
+  }
+});
+
+/**
+ * How the producer's rootfs looked when it ran its runtime:
+ * - dir: a plain directory in the bundle (runc spec, crun spec, oci-runtime-tool)
+ * - overlay: a mount point, the overlay of the storage driver or snapshotter
+ *   (buildah, podman, containerd), here an overlay of the busybox rootfs
+ * - overlay-mapped: the same, on a copy owned by the user namespace's range
+ *   (containerd chowns the snapshot of a --uidmap container to the mapped ids)
+ */
+type RootfsKind = 'dir' | 'overlay' | 'overlay-mapped';
+
+interface Fixture {
+  file: string;
+  rootfs: RootfsKind;
+}
+
+const FIXTURES: Fixture[] = [
+  { file: 'runc-spec.json', rootfs: 'dir' },
+  { file: 'runc-spec-rootless.json', rootfs: 'dir' },
+  { file: 'crun-spec.json', rootfs: 'dir' },
+  { file: 'runtime-tools-generate.json', rootfs: 'dir' },
+  { file: 'buildah-run.json', rootfs: 'overlay' },
+  { file: 'podman-run.json', rootfs: 'overlay' },
+  { file: 'containerd-run.json', rootfs: 'overlay' },
+  { file: 'containerd-userns.json', rootfs: 'overlay-mapped' },
+  { file: 'containerd-rshared.json', rootfs: 'overlay' },
+];
+
+const MAPPED_ID = 100000; // containerd-userns.json's hostID
+let mappedLower = '';
+
+/** The bundle of one fixture for one runtime, in its own dir (nothing shared between the two runs but the lower layer). */
+function makeBundle(f: Fixture, rt: Runtime): { runDir: string; bundle: string } {
+  const name = f.file.replace(/\.json$/, '');
+  const runDir = path.join(w.dir, `${rt}-${name}`);
+  const bundle = path.join(runDir, 'bundle');
+  fs.mkdirSync(bundle, { recursive: true });
+  const spec = JSON.parse(fs.readFileSync(path.join(PRODUCERS, f.file), 'utf8'));
+
+  // root.path: kept when relative to the bundle (where the producer had it);
+  // an absolute one is the producer's storage on its host, which does not exist here
+  if (path.isAbsolute(spec.root.path)) spec.root.path = 'rootfs';
+  const rootfs = path.join(bundle, spec.root.path);
+  if (f.rootfs === 'dir') copyRootfs(rootfs);
+  else {
+    if (f.rootfs === 'overlay-mapped' && !mappedLower) {
+      mappedLower = path.join(w.dir, 'lower-mapped');
+      copyRootfs(mappedLower, MAPPED_ID);
+    }
+    mountOverlay(rootfs, path.join(runDir, 'layer'), f.rootfs === 'overlay-mapped' ? mappedLower : undefined);
+  }
+
+  // process.args: the probe instead of the producer's command
+  spec.process.args = ['sh', '-c', PROBE];
+  // process.terminal: a console needs a terminal on this side (runc spec and crun spec ask for one); the test has none
+  spec.process.terminal = false;
+  // cgroupsPath: under this test's parent, so that the test can remove what is left
+  // (the producers' paths, or the runtime's default when there is none, are shared with other users of the host)
+  spec.linux.cgroupsPath = `/${CG}/${rt}-${name}`;
+  // bind mount sources the producer made on its host (/etc/hosts, /etc/hostname,
+  // /etc/resolv.conf, /run/.containerenv, podman's /dev/shm dir) do not exist
+  // here: the same kind of file (or dir) in the run dir
+  for (const [i, m] of (spec.mounts ?? []).entries()) {
+    const bind = m.type === 'bind' || (m.options ?? []).some((o: string) => o === 'bind' || o === 'rbind');
+    if (!bind || !path.isAbsolute(m.source) || fs.existsSync(m.source)) continue;
+    const src = path.join(runDir, 'host', `${i}-${path.basename(m.source)}`);
+    fs.mkdirSync(path.dirname(src), { recursive: true });
+    if (m.destination === '/dev/shm') fs.mkdirSync(src);
+    else fs.writeFileSync(src, path.basename(m.source) === 'hostname' ? `${spec.hostname ?? 'host'}\n` : path.basename(m.source) === 'hosts' ? '127.0.0.1 localhost\n' : '');
+    m.source = src;
+  }
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
+  return { runDir, bundle };
+}
+
+interface Seen {
+  code: number;
+  stderr: string;
+  probe: Probe;
+}
+
+function runWith(f: Fixture, rt: Runtime): Seen {
+  const { runDir, bundle } = makeBundle(f, rt);
+  const id = `p-${f.file.replace(/\.json$/, '')}`;
+  try {
+    const r = rt === 'runc' ? runc(w, ['run', '--bundle', bundle, id]) : w.tsrun(['run', '--bundle', bundle, id], { timeout: 60000 });
+    return { code: r.code, stderr: r.stderr.trim(), probe: parseProbe(r.stdout, runDir) };
+  } finally {
+    if (rt === 'runc') runc(w, ['delete', '--force', id]);
+    else w.tsrun(['delete', '--force', id]);
+    umountUnder(runDir);
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+for (const f of FIXTURES) {
+  test(`${f.file}: tsrun runs it and the container sees what it sees under runc`, () => {
+    const ref = runWith(f, 'runc');
+    assert.equal(ref.code, 7, `runc ran ${f.file} (the probe exits 7): ${ref.stderr}`);
+    assert.ok(ref.probe.status?.length && ref.probe.mounts?.length, `runc's probe output:\n${JSON.stringify(ref.probe)}`);
+    const got = runWith(f, 'tsrun');
+    assert.equal(got.code, 7, `tsrun run of ${f.file}: exit ${got.code}: ${got.stderr}`);
+    const diff = diffProbes(ref.probe, got.probe);
+    assert.equal(diff, '', `what the container sees under tsrun differs from runc (${f.file}):\n${diff}`);
+    assert.deepEqual(cgroupTreeLeft(`${CG}/runc-${f.file.replace(/\.json$/, '')}`), [], 'runc removed its cgroup');
+    assert.deepEqual(cgroupTreeLeft(`${CG}/tsrun-${f.file.replace(/\.json$/, '')}`), [], 'tsrun removed its cgroup');
+  });
+}
