@@ -2,13 +2,15 @@
 #   make demo    install missing packages, build, make bundles/busybox, run a container
 #   make test    install, build and run the whole test suite (what .ci/run calls)
 #   make bench   tsrun vs runc (and crun) benchmark table
+#   make conformance, make cri   the OCI runtime-tools suite and Kubernetes' critest, tsrun beside runc
+#                (not in make test: minutes long, built from sources CI cannot fetch; scripts/suites.sh)
 
 SHELL := /bin/bash
 NODE ?= node
 APT_PACKAGES := gcc make libc6-dev libseccomp-dev busybox-static
 STAMP := build/.stamps
 
-.PHONY: all build deps apt-deps npm-deps shim ts front bundle-busybox demo test test-unit test-integration bench clean
+.PHONY: all build deps apt-deps npm-deps shim ts front bundle-busybox demo test test-unit test-integration bench conformance cri clean
 
 all: build
 
@@ -84,6 +86,12 @@ test-integration: build bundle-busybox
 
 bench: build bundle-busybox
 	bash scripts/bench.sh
+
+conformance: build
+	bash scripts/suites.sh conformance
+
+cri: build
+	bash scripts/suites.sh cri
 
 clean:
 	rm -rf build dist

@@ -10,7 +10,9 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 
 const top = path.resolve(__dirname, '..');
+// `run-tests.js unit|integration`, or the test files to run (then no leak check)
 const which = process.argv[2];
+const given = process.argv.slice(2).filter((a) => a.endsWith('.js'));
 function find(dir) {
   if (!fs.existsSync(dir)) return [];
   return fs
@@ -24,7 +26,7 @@ const baseline = path.join(top, 'build/test/aa-leaks-baseline.test.js');
 const leaks = path.join(top, 'build/test/zz-leaks.test.js');
 let files = which === 'unit' ? unit : which === 'integration' ? integration : [...unit, ...integration];
 if (which !== 'unit') files = [baseline, ...files, leaks];
-if (process.argv.length > 3) files = process.argv.slice(3);
+if (given.length > 0) files = given;
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS; // ~70 ms on every node start

@@ -340,6 +340,12 @@ finish_process (struct ctx *c, char **resolved, struct shim_error *err)
   ret = process_rlimits (p, err);
   if (ret < 0)
     return ret;
+  /* before the filter: without no_new_privs it is loaded here, and a profile
+     written for the container's process need not allow close_range (runtime-
+     tools' default, docker profiles older than close_range) */
+  ret = process_close_fds (c, err);
+  if (ret < 0)
+    return ret;
   if (p->flags & PLAN_FLAG_NO_NEW_PRIVS)
     {
       ret = apply_no_new_privs (err);
@@ -373,10 +379,7 @@ finish_process (struct ctx *c, char **resolved, struct shim_error *err)
   if (ret < 0)
     return ret;
   /* after the user switch, so the permission check is the process's own */
-  ret = process_lookup (p, resolved, err);
-  if (ret < 0)
-    return ret;
-  return process_close_fds (c, err);
+  return process_lookup (p, resolved, err);
 }
 
 static __attribute__ ((noreturn)) void
@@ -455,6 +458,9 @@ create_child_setup (struct ctx *c, pid_t hostpid, char **resolved, struct shim_e
   if (ret < 0)
     return ret;
   ret = early_attrs (p, err);
+  if (ret < 0)
+    return ret;
+  ret = ns_loopback_up (c, err);
   if (ret < 0)
     return ret;
   /* libseccomp may need files of the host: build the filter before pivot

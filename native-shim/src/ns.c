@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -251,5 +253,32 @@ ns_open_exec (struct ctx *c, pid_t target, struct shim_error *err)
       c->ns_type[c->n_ns] = nss[i].type;
       c->ns_fd[c->n_ns++] = fd;
     }
+  return 0;
+}
+
+/* C, in a network namespace it created: bring "lo" up, as runc and crun do
+   (a new namespace has only lo, and down: a server in the container would
+   be unreachable even from inside it). */
+int
+ns_loopback_up (struct ctx *c, struct shim_error *err)
+{
+  if (!(c->plan->ns_new & CLONE_NEWNET))
+    return 0;
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return shim_fail (err, errno, "socket", "lo", "socket AF_INET (to bring lo up): %s", strerror (errno));
+  struct ifreq ifr;
+  memset (&ifr, 0, sizeof ifr);
+  strcpy (ifr.ifr_name, "lo");
+  int ret = ioctl (fd, SIOCGIFFLAGS, &ifr);
+  if (ret == 0 && !(ifr.ifr_flags & IFF_UP))
+    {
+      ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+      ret = ioctl (fd, SIOCSIFFLAGS, &ifr);
+    }
+  int saved = errno;
+  close (fd);
+  if (ret < 0)
+    return shim_fail (err, saved, "ioctl SIOCSIFFLAGS", "lo", "bring lo up: %s", strerror (saved));
   return 0;
 }

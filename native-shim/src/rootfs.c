@@ -65,12 +65,21 @@ remount_bind (const char *target, unsigned long flags, const char *dest, struct 
 static int
 make_parent_private (const char *rootfs, struct shim_error *err)
 {
-  /* pivot_root fails when the parent of the new root is shared: find the
-     mount point containing the rootfs (EINVAL: not a mount point, go up) */
+  /* pivot_root fails when the parent of the new root is shared: make the
+     mount point containing the rootfs private (runc's rootfsParentMountPrivate).
+     That is the rootfs itself when it is a mount point (containerd's overlay
+     rootfs): with rootfsPropagation rshared it is shared too, and so would be
+     its bind below.  EINVAL: not a mount point, go up. */
   char path[PATH_MAX];
   snprintf (path, sizeof path, "%s", rootfs);
   for (;;)
     {
+      if (mount (NULL, path, NULL, MS_PRIVATE, NULL) == 0)
+        return 0;
+      if (errno != EINVAL)
+        return shim_fail (err, errno, "mount", path, "make \"%s\" private: %s", path, strerror (errno));
+      if (strcmp (path, "/") == 0)
+        return 0;
       char *slash = strrchr (path, '/');
       if (slash == NULL)
         return 0;
@@ -78,12 +87,6 @@ make_parent_private (const char *rootfs, struct shim_error *err)
         slash[1] = '\0';
       else
         *slash = '\0';
-      if (mount (NULL, path, NULL, MS_PRIVATE, NULL) == 0)
-        return 0;
-      if (errno != EINVAL)
-        return shim_fail (err, errno, "mount", path, "make \"%s\" private: %s", path, strerror (errno));
-      if (strcmp (path, "/") == 0)
-        return 0;
     }
 }
 
@@ -548,6 +551,21 @@ out:
 
 /* ---- h ---- */
 
+/* rootfsPropagation for the container's own root.  Only now: before the
+   pivot the root was a bind of a mount made private (make_parent_private,
+   which pivot_root needs); "/" given shared before the pivot would have been
+   the host's.  Private is what it already is. */
+static int
+apply_root_propagation (struct plan *p, struct shim_error *err)
+{
+  if (p->rootfs_propagation == 0 || (p->rootfs_propagation & MS_PRIVATE))
+    return 0;
+  if (mount (NULL, "/", NULL, p->rootfs_propagation, NULL) < 0)
+    return shim_fail (err, errno, "mount", "/", "set rootfsPropagation of the container's \"/\": %s",
+                      strerror (errno));
+  return 0;
+}
+
 int
 rootfs_pivot (struct ctx *c, struct shim_error *err)
 {
@@ -570,7 +588,7 @@ rootfs_pivot (struct ctx *c, struct shim_error *err)
         return shim_fail_errno (err, "chroot", p->rootfs);
       if (chdir ("/") < 0)
         return shim_fail_errno (err, "chdir", "/");
-      return 0;
+      return apply_root_propagation (p, err);
     }
   /* runc's trick: pivot_root(".", ".") stacks the old root on top of the new
      one, so no put_old directory is needed (works on a read-only rootfs) */
@@ -593,7 +611,7 @@ rootfs_pivot (struct ctx *c, struct shim_error *err)
     return shim_fail (err, errno, "pivot_root", "/", "unmount the old root: %s", strerror (errno));
   if (chdir ("/") < 0)
     return shim_fail_errno (err, "chdir", "/");
-  return 0;
+  return apply_root_propagation (p, err);
 }
 
 /* ---- j ---- */

@@ -238,8 +238,12 @@ caps_apply (const struct caps_masks *caps, struct shim_error *err)
       return shim_fail_errno (err, "capset", NULL);
     }
 
-  /* Ambient: clear what might have been inherited, then raise each one
-     (needs the capability in both permitted and inheritable). */
+  /* Ambient: clear what might have been inherited, then raise each one.
+     The kernel raises only a capability that is both permitted and
+     inheritable; runc's and crun's default specs (and buildah's) list ambient
+     capabilities that are not inheritable, and both runtimes leave those
+     unraised without an error: so does tsrun. */
+  m.ambient &= m.permitted & m.inheritable;
   if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
     {
       if (errno == EINVAL && m.ambient == 0)
@@ -252,13 +256,8 @@ caps_apply (const struct caps_masks *caps, struct shim_error *err)
         continue;
       if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
         {
-          if (errno == EINVAL)
+          if (errno == EINVAL || errno == EPERM)
             continue; /* like crun: a capability the kernel cannot raise is ignored */
-          if (errno == EPERM)
-            return shim_fail (err, errno, "prctl PR_CAP_AMBIENT_RAISE", NULL,
-                              "prctl PR_CAP_AMBIENT_RAISE %d: %s (an ambient capability must also be permitted "
-                              "and inheritable)",
-                              c, strerror (errno));
           return shim_fail (err, errno, "prctl PR_CAP_AMBIENT_RAISE", NULL, "prctl PR_CAP_AMBIENT_RAISE %d: %s", c,
                             strerror (errno));
         }

@@ -73,6 +73,7 @@ int ns_time_offsets (struct ctx *c, struct shim_error *err);
 pid_t ns_clone (unsigned long flags);
 /* clone3 with CLONE_INTO_CGROUP (cgroup v2): -1 with errno when it cannot */
 pid_t ns_clone_into (unsigned long flags, int cgroup_fd);
+int ns_loopback_up (struct ctx *c, struct shim_error *err);
 int ns_write_idmaps (struct ctx *c, pid_t pid, struct shim_error *err);
 int ns_open_exec (struct ctx *c, pid_t target, struct shim_error *err);
 

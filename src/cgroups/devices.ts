@@ -13,6 +13,8 @@ export interface DeviceRule {
   minor: number;
   /** subset of "rwm" */
   access: string;
+  /** its index in linux.resources.devices, for a rule the config wrote */
+  configIndex?: number;
 }
 
 const rule = (type: 'a' | 'c' | 'b', major: number, minor: number, access: string, allow = true): DeviceRule => ({
@@ -57,6 +59,7 @@ export function fromSpec(d: DeviceCgroup, i: number): DeviceRule {
     major: d.major ?? -1,
     minor: d.minor ?? -1,
     access: normAccess(d.access, where),
+    configIndex: i,
   };
 }
 
@@ -97,11 +100,20 @@ export function v1Line(r: DeviceRule): string {
   return `${r.type} ${num(r.major)}:${num(r.minor)} ${r.access}`;
 }
 
-/** cgroup v1 writes, in order: [file, value]. */
+/**
+ * cgroup v1 writes, in order: [file, value].  Not the rule list itself but
+ * what it amounts to (emulate): the default ("a"), then each exception once.
+ * The kernel ends in the same state either way; this order is what
+ * devices.list shows, so it lists the config's own rules first, in the
+ * config's order, then tsrun's defaults (runtime-tools checks that
+ * linux.resources.devices is applied in the listed order).
+ */
 export function v1Writes(rules: DeviceRule[]): Array<['devices.allow' | 'devices.deny', string]> {
-  return rules
-    .filter((r) => r.type === 'a' || r.access !== '')
-    .map((r) => [r.allow ? 'devices.allow' : 'devices.deny', v1Line(r)]);
+  const { defaultAllow, exceptions } = emulate(rules);
+  const fromConfig = exceptions.filter((r) => r.configIndex !== undefined).sort((a, b) => a.configIndex! - b.configIndex!);
+  const others = exceptions.filter((r) => r.configIndex === undefined);
+  const file = (allow: boolean) => (allow ? 'devices.allow' : 'devices.deny');
+  return [[file(defaultAllow), 'a'], ...[...fromConfig, ...others].map((r) => [file(r.allow), v1Line(r)] as ['devices.allow' | 'devices.deny', string])];
 }
 
 /**

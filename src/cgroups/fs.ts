@@ -112,7 +112,16 @@ export class CgroupWriteError extends SystemError {
     readonly err: unknown,
     extra = '',
   ) {
-    super(`cgroup: write "${file}": ${reason(err)}${extra}`, errnoOf(err), { cause: err });
+    super(CgroupWriteError.message(file, err, extra), errnoOf(err), { cause: err });
+  }
+
+  private static message(file: string, err: unknown, extra: string): string {
+    // the cgroup is there but not the file: a setting this kernel, controller or I/O
+    // scheduler does not offer (blkio.weight without CFQ/BFQ, memsw without swap accounting)
+    if (codeOf(err) === 'ENOENT' && !extra && fs.existsSync(path.dirname(file))) {
+      return `cgroup: this host has no "${path.basename(file)}" in ${path.dirname(file)}: its kernel does not offer that setting; remove it from linux.resources`;
+    }
+    return `cgroup: write "${file}": ${reason(err)}${extra}`;
   }
 }
 

@@ -152,7 +152,10 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     if (o.consoleSocket) consoleSocket = await connectConsole(o.consoleSocket);
     else if (spec.process?.terminal && o.makeConsole) consoleSocket = o.makeConsole();
     if (o.logFile) logFd = fs.openSync(path.join(st.dir(id), LOG_FILE), 'a', 0o640);
-    const hookState = (status: 'creating' | 'created' = 'creating') => JSON.stringify(ociState(rec, status));
+    // "created" for prestart, createRuntime and createContainer: the spec's
+    // lifecycle runs them after step 2, and "created" is the status after
+    // step 2 (runtime-tools' hooks_stdin checks it; runc 1.1 says "creating")
+    const hookState = () => JSON.stringify(ociState(rec, 'created'));
     const hooks = spec.hooks ?? {};
     // the shim stops for prestart/createRuntime, and for createContainer/
     // startContainer too: their state must carry the pid, known only then
@@ -199,8 +202,8 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
         runHooks('createRuntime', hooks.createRuntime, hookState());
         // createContainer runs during create, startContainer during start
         return new TlvWriter()
-          .str(PLAN.HOOK_STATE, hookState('creating'))
-          .str(PLAN.HOOK_STATE_START, hookState('created'))
+          .str(PLAN.HOOK_STATE, hookState())
+          .str(PLAN.HOOK_STATE_START, hookState())
           .toBuffer();
       },
     });

@@ -60,6 +60,8 @@ export interface LowerOptions {
   syncHooks?: boolean;
   /** the OCI state for the seccomp listener (linux.seccomp.listenerPath); its pid is filled in by the shim */
   seccompState?: object;
+  /** the id maps are written by an unprivileged user (rootless), who may do so only with setgroups denied */
+  unprivilegedMapper?: boolean;
 }
 
 function mountGroup(w: TlvWriter, m: Mount): void {
@@ -112,8 +114,11 @@ export function lowerSpec(spec: Spec, o: LowerOptions): Buffer {
   const mounts = [...(spec.mounts ?? []), ...(o.extraMounts ?? [])];
   if (mounts.some(isDevBind)) flags |= PLAN_FLAG.NO_DEFAULT_DEVICES;
   const newUserns = nss.some((n) => n.type === 'user' && !n.path);
-  // an unprivileged mapping may not call setgroups: deny it when gid 0 of the host is not mapped
-  if (newUserns && !(linux.gidMappings ?? []).some((m) => m.hostID === 0)) flags |= PLAN_FLAG.SETGROUPS_DENY;
+  // the kernel lets an unprivileged writer of gid_map do so only after setgroups is denied
+  // (user_namespaces(7)); root, with CAP_SETGID over the parent namespace, keeps setgroups
+  // allowed, as runc does, so that the process's additionalGids can be set (containerd's
+  // `ctr run --uidmap/--gidmap`, podman's --userns=auto)
+  if (newUserns && o.unprivilegedMapper) flags |= PLAN_FLAG.SETGROUPS_DENY;
   w.u64(PLAN.FLAGS, flags);
 
   w.str(PLAN.ROOTFS, o.rootfs);
@@ -213,6 +218,8 @@ export interface LowerExecOptions {
   pidFile?: string;
   /** the OCI state for the seccomp listener (linux.seccomp.listenerPath); its pid is filled in by the shim */
   seccompState?: object;
+  /** the id maps are written by an unprivileged user (rootless), who may do so only with setgroups denied */
+  unprivilegedMapper?: boolean;
 }
 
 /**

@@ -195,7 +195,10 @@ if (INNER) {
       s.process!.args = ['sleep', '1000'];
       s.linux!.devices = [{ path: '/dev/extra-urandom', type: 'c', major: 1, minor: 9, fileMode: 0o666 }];
       s.linux!.resources = {
-        devices: [{ allow: false, type: 'c', major: 1, minor: 7, access: 'rwm' }],
+        devices: [
+          { allow: false, type: 'c', major: 1, minor: 7, access: 'rwm' },
+          { allow: true, type: 'c', major: 10, minor: 200, access: 'r' },
+        ],
         blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 1048576 }], throttleWriteIOPSDevice: [{ major, minor, rate: 100 }] },
       };
     });
@@ -209,6 +212,7 @@ if (INNER) {
     assert.doesNotMatch(list, /^a /m, 'not everything allowed');
     assert.doesNotMatch(list, /^c 1:7 /m, '/dev/full denied');
     assert.match(list, /^c 1:9 rwm$/m, 'linux.devices node allowed');
+    assert.equal(list.split('\n')[0], 'c 10:200 r', 'the config\'s own rules first, in its order (runtime-tools)');
     assert.equal(fs.readFileSync(path.join(hostDir('blkio', id), 'blkio.throttle.read_bps_device'), 'utf8').trim(), `${blk} 1048576`);
     assert.equal(fs.readFileSync(path.join(hostDir('blkio', id), 'blkio.throttle.write_iops_device'), 'utf8').trim(), `${blk} 100`);
     w.ok(['delete', '--force', id]);

@@ -113,10 +113,11 @@ test('every hook runs once, in order, in its namespace, with env, args and the s
 
   const log = readLog(dir);
   assert.deepEqual(log.map((l) => l.phase), [...PHASES], 'each once, in order');
+  // the create hooks run after the spec's lifecycle step 2, whose end is "created"
   const status: Record<Phase, string> = {
-    prestart: 'creating',
-    createRuntime: 'creating',
-    createContainer: 'creating',
+    prestart: 'created',
+    createRuntime: 'created',
+    createContainer: 'created',
     startContainer: 'created',
     poststart: 'running',
     poststop: 'stopped',

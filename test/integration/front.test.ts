@@ -123,11 +123,12 @@ test('a made-up id is printed when detached and works in every later command', a
   w.ok(['rm', id]);
   assert.match(w.tsrun(['state', id]).stderr, /does not exist/);
   // two made-up ids differ; --name is the id
-  const a = w.ok(['create', '-b', B]).trim();
-  const b = w.ok(['create', '-b', B]).trim();
+  const a = w.ok(['run', '-d', '-b', B, '--', 'sleep', '1000']).trim();
+  const b = w.ok(['run', '-d', '-b', B, '--', 'sleep', '1000']).trim();
   w.ok(['create', '-b', B, '--name', 'named1', 'echo', 'hi']);
   try {
     assert.notEqual(a, b);
+    assert.match(b, /^[0-9a-f]{12}$/);
     assert.equal(w.state('named1').status, 'created');
     const l = JSON.parse(w.ok(['list', '--format', 'json'])) as { id: string; args: string[] }[];
     assert.deepEqual(l.find((c) => c.id === 'named1')!.args, ['echo', 'hi'], 'with --name every word is the command');
@@ -160,11 +161,10 @@ test('logs prints what the container printed (stdout and stderr); -f ends when i
   w.ok(['run', '-d', '--logs', '-b', B, '--name', 'lg1', 'sh', '-c', 'echo one; echo two >&2; sleep 1; echo three']);
   try {
     await waitFor(() => w.ok(['logs', 'lg1']) === 'one\ntwo\n', 5000, 'the first lines');
-    const t0 = Date.now();
-    const f = spawnSync(TSRUN, w.args(['logs', '-f', 'lg1']), { encoding: 'utf8', timeout: 10000 });
-    assert.equal(f.status, 0);
+    // the container stops by itself: -f must return then (status 0, not killed by the timeout)
+    const f = spawnSync(TSRUN, w.args(['logs', '-f', 'lg1']), { encoding: 'utf8', timeout: 60000 });
+    assert.equal(f.status, 0, '-f returned once the container stopped');
     assert.equal(f.stdout, 'one\ntwo\nthree\n');
-    assert.ok(Date.now() - t0 < 3000, '-f returned once the container stopped');
     assert.equal(w.state('lg1').status, 'stopped');
     // without --logs there is no log, and the message says how to get one
     w.ok(['run', '-d', '-b', B, 'nolog']);
@@ -179,13 +179,14 @@ test('logs prints what the container printed (stdout and stderr); -f ends when i
   }
 });
 
-test('stop: a process that ignores SIGTERM ends by SIGKILL within the timeout plus a second', () => {
+test('stop: a process that ignores SIGTERM ends by SIGKILL after the timeout', () => {
   w.ok(['run', '-d', '-b', B, '--name', 'st1', 'sh', '-c', 'trap "" TERM; while :; do sleep 0.1; done']);
   try {
     const t0 = Date.now();
     w.ok(['stop', '-t', '1', 'st1']);
     const took = Date.now() - t0;
-    assert.ok(took >= 1000 && took < 2000, `stop took ${took} ms`);
+    // never before the timeout; the upper bound only tells SIGKILL from no SIGKILL (the loop never ends)
+    assert.ok(took >= 1000 && took < 20000, `stop took ${took} ms`);
     assert.equal(w.state('st1').status, 'stopped');
     w.ok(['stop', 'st1']); // stopped: nothing to do
   } finally {
@@ -201,8 +202,8 @@ test('stop uses the stopSignal annotation; rm refuses a running container, rm -f
   w.ok(['run', '-d', '-b', b, 'st2']);
   try {
     const t0 = Date.now();
-    w.ok(['stop', '-t', '5', 'st2']);
-    assert.ok(Date.now() - t0 < 2000, 'SIGUSR1 ended it, long before the timeout');
+    w.ok(['stop', '-t', '120', 'st2']);
+    assert.ok(Date.now() - t0 < 60000, 'SIGUSR1 ended it, long before the timeout');
     w.ok(['run', '-d', '-b', B, 'st3']);
     const r = w.tsrun(['rm', 'st3']);
     assert.notEqual(r.code, 0);

@@ -261,8 +261,13 @@ test('errors: unknown flags and commands', () => {
   let r = w.tsrun(['create', '--bundle', sleeper(), 'x', '--nosuch']);
   assert.notEqual(r.code, 0);
   assert.equal(r.stderr, 'tsrun: unknown argument: nosuch (see "tsrun create --help")\n');
-  // without an id tsrun makes one up; here the bundle (.) has no config.json
-  r = w.tsrun(['create'], { cwd: w.dir });
+  // create without an id fails, as runc's does (runtime-tools' create test), before the bundle is read
+  r = w.tsrun(['create', '--bundle', sleeper()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'tsrun: create: missing <container-id> (create needs one, as runc\'s does; "tsrun run" makes one up)\n');
+  assert.deepEqual(fs.existsSync(w.root) ? fs.readdirSync(w.root).filter((e) => !e.startsWith('.')) : [], [], 'nothing made');
+  // run without an id makes one up; here the bundle (.) has no config.json
+  r = w.tsrun(['run'], { cwd: w.dir });
   assert.notEqual(r.code, 0);
   assert.equal(r.stderr, `tsrun: ${w.dir}/config.json: no such file or directory (give the bundle with --bundle DIR; "tsrun spec" writes a config.json)\n`);
   r = w.tsrun(['start']);

@@ -13,6 +13,7 @@ import {
   deviceFilter,
   effectiveRules,
   emulate,
+  v1Line,
   encode,
   v1Writes,
 } from '../../src/cgroups/devices';
@@ -71,24 +72,62 @@ test('effectiveRules: deny all, then the default allow-list, then the config rul
   assert.deepEqual(rules[0], { allow: false, type: 'a', major: -1, minor: -1, access: 'rwm' });
   assert.equal(rules.length, 1 + DEFAULT_ALLOWED.length + 2);
   assert.deepEqual(rules.at(-2), { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' });
-  assert.deepEqual(rules.at(-1), { allow: false, type: 'c', major: 1, minor: 7, access: 'rwm' });
+  assert.deepEqual(rules.at(-1), { allow: false, type: 'c', major: 1, minor: 7, access: 'rwm', configIndex: 0 });
 });
 
 test('effectiveRules: defaults for a spec rule without type/major/minor/access; invalid access rejected', () => {
   const r = effectiveRules([{ allow: true }]).at(-1);
-  assert.deepEqual(r, { allow: true, type: 'a', major: -1, minor: -1, access: 'rwm' });
+  assert.deepEqual(r, { allow: true, type: 'a', major: -1, minor: -1, access: 'rwm', configIndex: 0 });
   assert.throws(() => effectiveRules([{ allow: true, type: 'c', access: 'rx' }]), /invalid access "rx"/);
 });
 
-test('v1Writes: deny a, then allow lines in cgroup v1 syntax', () => {
+test('v1Writes: deny a, then the allowed exceptions in cgroup v1 syntax; a config deny removes a default', () => {
   const w = v1Writes(effectiveRules([{ allow: false, type: 'c', major: 1, minor: 7, access: 'rwm' }]));
   assert.deepEqual(w[0], ['devices.deny', 'a']);
   assert.deepEqual(w[1], ['devices.allow', 'c *:* m']);
   assert.deepEqual(w[2], ['devices.allow', 'b *:* m']);
   assert.ok(w.some(([f, l]) => f === 'devices.allow' && l === 'c 136:* rwm'));
   assert.ok(w.some(([f, l]) => f === 'devices.allow' && l === 'c 1:3 rwm'));
-  assert.deepEqual(w.at(-1), ['devices.deny', 'c 1:7 rwm']);
+  assert.ok(!w.some(([, l]) => l.startsWith('c 1:7 ')), '/dev/full: denied by the config, so never allowed');
+  assert.equal(w.filter(([, l]) => l === 'a').length, 1);
 });
+
+test('v1Writes: the config\'s own rules come first, in its order (devices.list shows the write order), defaults after', () => {
+  // runtime-tools' linux_cgroups_devices: deny all, then three allows
+  const w = v1Writes(
+    effectiveRules([
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' },
+      { allow: true, type: 'b', major: 8, minor: 20, access: 'rw' },
+      { allow: true, type: 'b', major: 10, minor: 200, access: 'r' },
+    ]),
+  );
+  assert.deepEqual(w.slice(0, 4), [
+    ['devices.deny', 'a'],
+    ['devices.allow', 'c 10:229 rwm'],
+    ['devices.allow', 'b 8:20 rw'],
+    ['devices.allow', 'b 10:200 r'],
+  ]);
+  assert.deepEqual(w[4], ['devices.allow', 'c *:* m'], 'then the defaults');
+  // the same access as the rule list itself, by the emulator
+  const rules = effectiveRules([{ allow: true, type: 'c', major: 4, minor: 1, access: 'r' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }]);
+  const replayed = emulate(w2rules(v1Writes(rules)));
+  assert.deepEqual(
+    new Set(replayed.exceptions.map(v1Line)),
+    new Set(emulate(rules).exceptions.map(v1Line)),
+  );
+});
+
+/** v1 writes back to rules (the kernel's view of them). */
+function w2rules(w: Array<[string, string]>) {
+  return w.map(([f, l]) => {
+    const allow = f === 'devices.allow';
+    if (l === 'a') return { allow, type: 'a' as const, major: -1, minor: -1, access: 'rwm' };
+    const [type, mm, access] = l.split(' ');
+    const [ma, mi] = mm.split(':').map((x) => (x === '*' ? -1 : Number(x)));
+    return { allow, type: type as 'c' | 'b', major: ma, minor: mi, access };
+  });
+}
 
 test('emulate: "a" resets, same-polarity rules remove access, exceptions merge', () => {
   const e = emulate([

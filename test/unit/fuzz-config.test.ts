@@ -33,11 +33,9 @@ test(`fuzz: ${CASES} mutated configs through validateSpec + lowerSpec end in a s
   const bases = seeds();
   let accepted = 0;
   let refused = 0;
-  const start = Date.now();
   for (let i = 0; i < CASES; i++) {
     const base = bases[i % bases.length];
     const { spec, what } = mutate(base.spec, r);
-    const t0 = Date.now();
     try {
       const s = validateSpec(spec, base.bundle);
       const plan = lowerSpec(s, { rootfs: '/nonexistent/rootfs', execFifo: '/nonexistent/exec.fifo', cgroupProcs: [], hookState: '{}' });
@@ -50,9 +48,7 @@ test(`fuzz: ${CASES} mutated configs through validateSpec + lowerSpec end in a s
       assert.ok(e.message.length > 0 && !/\n\s+at /.test(e.message), `case ${i}: a message, not a stack`);
       refused++;
     }
-    assert.ok(Date.now() - t0 < 2000, `case ${i} (${what.join('; ')}) took ${Date.now() - t0} ms`);
   }
   assert.equal(accepted + refused, CASES);
   assert.ok(refused > CASES / 4, `most mutations are refused (${refused})`);
-  assert.ok(Date.now() - start < 60000);
 });

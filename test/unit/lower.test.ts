@@ -78,15 +78,18 @@ test('default devices are created, config devices added, and none when /dev is b
   assert.ok(num(one(es, PLAN.FLAGS)) & PLAN_FLAG.NO_DEFAULT_DEVICES);
 });
 
-test('user namespace: id maps as uid_map text; setgroups denied without host gid 0', () => {
+test('user namespace: id maps as uid_map text; setgroups denied only for an unprivileged mapper', () => {
   const s = spec();
   s.linux!.namespaces!.push({ type: 'user' });
   s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-  const es = readTlv(lowerSpec(s, { rootfs: '/r', execFifo: '/f' }));
+  let es = readTlv(lowerSpec(s, { rootfs: '/r', execFifo: '/f' }));
   assert.equal(str(one(es, PLAN.UID_MAP)), '0 100000 65536\n');
-  assert.ok(num(one(es, PLAN.FLAGS)) & PLAN_FLAG.SETGROUPS_DENY);
+  // root maps with setgroups allowed (containerd's ctr run --uidmap, as runc)
+  assert.equal(num(one(es, PLAN.FLAGS)) & PLAN_FLAG.SETGROUPS_DENY, 0);
   assert.ok(num(one(es, PLAN.NS_NEW)) & CLONE.user);
+  es = readTlv(lowerSpec(s, { rootfs: '/r', execFifo: '/f', unprivilegedMapper: true }));
+  assert.ok(num(one(es, PLAN.FLAGS)) & PLAN_FLAG.SETGROUPS_DENY);
 });
 
 test('mount options: flags, clearing flags, propagation, recursive attrs, data', () => {

@@ -23,7 +23,8 @@ export const ID_RULE = [
   'Naming the container (flags come first, as in runc; the words after the id are the command):',
   '  VERB [flags] ID [COMMAND...]          the first word is the id (runc\'s form)',
   '  VERB [flags] --name ID [COMMAND...]   with --name every word is the command',
-  '  VERB [flags] [-- COMMAND...]          no id: tsrun makes one up (12 hex digits, printed)',
+  '  run [flags] [-- COMMAND...]           no id: run makes one up (12 hex digits, printed);',
+  '                                        create, as runc\'s, needs one',
   '',
   'Flags -e -v -m --cpus --cpu-shares --cpuset-cpus --pids-limit --hostname -w -u and the command',
   'change config.json for this container only: the bundle\'s file is never written.',
@@ -38,13 +39,20 @@ export function createFlags<T>(y: Argv<T>, verb: 'run' | 'create') {
     .epilogue(ID_RULE.replace(/VERB/g, verb));
 }
 
-/** The id and whether tsrun made it up. */
-export function containerId(a: CreateArgs): { id: string; generated: boolean } {
+/**
+ * The id and whether tsrun made it up.  Only `run` makes one up: `create` is the
+ * runc contract, where an engine that forgot the id must get an error, not a
+ * container it cannot name (runtime-tools' create test).
+ */
+export function containerId(a: CreateArgs, verb: 'run' | 'create'): { id: string; generated: boolean } {
   if (a.name !== undefined && a['container-id'] !== undefined) {
     throw new UsageError(`give the id once: either --name ${a.name} or the word "${a['container-id']}"`);
   }
   const id = a.name ?? a['container-id'];
   if (id !== undefined) return { id: String(id), generated: false };
+  if (verb === 'create') {
+    throw new UsageError('create: missing <container-id> (create needs one, as runc\'s does; "tsrun run" makes one up)');
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return { id: (require('../../runtime/id') as typeof import('../../runtime/id')).generateId(), generated: true };
 }
@@ -84,11 +92,10 @@ export const command: CommandModule<GlobalArgs, CreateArgs> = {
     createFlags(y, 'create')
       .example('$0 create --bundle ./bundles/busybox c1', 'make c1; "tsrun start c1" runs its process')
       .example('$0 create -b ./bundles/busybox --logs -m 64m c1 sh -c "echo hi"', 'another command, a memory limit, output to "tsrun logs c1"')
-      .example('$0 create -b ./bundles/busybox', 'a made-up id, printed') as Argv<CreateArgs>,
+      .example('$0 create -b ./bundles/busybox --name c1 sh', 'with --name every word is the command') as Argv<CreateArgs>,
   handler: async (a) => {
-    const { id, generated } = containerId(a);
+    const { id } = containerId(a, 'create');
     const { create } = await import('../../runtime/create');
     await create(contextFrom(a), createOptions(a, id));
-    if (generated) process.stdout.write(`${id}\n`);
   },
 };

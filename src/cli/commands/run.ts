@@ -22,7 +22,7 @@ export const command: CommandModule<CreateArgs, Args> = {
       .example('$0 run -d --logs --name web -b ./bundles/busybox -m 64m -e A=1 httpd -f', 'detached; then "tsrun logs -f web", "tsrun stop web"')
       .example('$0 run -d -b ./bundles/busybox -v /srv/data:/data:ro', 'detached, a read-only volume; prints the made-up id') as Argv<Args>,
   handler: async (a) => {
-    const { id, generated } = containerId(a);
+    const { id, generated } = containerId(a, 'run');
     if (a.logs && !a.detach) throw new UsageError('run: --logs is for detached containers: add -d (in the foreground the output is printed)');
     if (a.tty && a.detach && !a['console-socket']) {
       throw new UsageError('run: -t with -d needs --console-socket (drop -d to use this terminal, or drop -t and use --logs)');
