@@ -32,15 +32,20 @@ export const PROBE = [
   // lo's flags from sysfs (0x9: up, 0x8: down) and from netlink
   'echo "== lo"; cat /sys/class/net/lo/flags 2>&1; ip -o link show lo 2>&1 | sed "s/  */ /g"',
   'echo "== ping_group_range"; cat /proc/sys/net/ipv4/ping_group_range',
-  'echo "== devices"; stat -c "%n %F %a %u:%g %t:%T" /dev/* /dev/pts/* 2>&1 | sort',
+  // owners and modes of the mount points the runtime makes and the device nodes it creates
+  'echo "== files"; stat -c "%n %F %a %u:%g %t:%T" / /dev /dev/* /dev/pts/* /proc /sys /run /tmp 2>&1 | sort',
   'echo "== mountinfo"; cat /proc/self/mountinfo',
   'exit 7',
 ].join('\n');
 
 export type Probe = Record<string, string[]>;
 
-/** The probe's output as sections; mountinfo normalized (see mountLine). */
-export function parseProbe(out: string, runDir: string): Probe {
+/**
+ * The probe's output as sections, mountinfo normalized (see mountLine), each
+ * `from` (a path that differs from run to run by design: the run dir, the
+ * cgroup) replaced by its `to`.
+ */
+export function parseProbe(out: string, replace: [from: string, to: string][]): Probe {
   const p: Probe = {};
   let cur = '';
   for (const line of out.split('\n')) {
@@ -48,7 +53,7 @@ export function parseProbe(out: string, runDir: string): Probe {
     if (m) {
       cur = m[1];
       p[cur] = [];
-    } else if (cur && line !== '') p[cur].push(line.split(runDir).join('<run>'));
+    } else if (cur && line !== '') p[cur].push(replace.reduce((l, [from, to]) => l.split(from).join(to), line));
   }
   if (p.mountinfo) p.mounts = p.mountinfo.map(mountLine).sort();
   delete p.mountinfo;
