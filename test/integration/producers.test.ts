@@ -8,10 +8,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { World } from '../helpers/tsrun';
+import { World, TSRUN } from '../helpers/tsrun';
+import { Buildah } from '../helpers/buildah';
+import { IMAGE } from '../helpers/clients';
 import {
   PRODUCERS,
   PROBE,
+  RUNC,
   copyRootfs,
   diffProbes,
   mountOverlay,
@@ -176,6 +179,13 @@ function runWith(f: Fixture, rt: Runtime): Seen {
   }
 }
 
+test('every fixture in test/fixtures/producers is run below and says in README.md how it was made', () => {
+  const files = fs.readdirSync(PRODUCERS).filter((n) => n.endsWith('.json')).sort();
+  assert.deepEqual(FIXTURES.map((f) => f.file).sort(), files);
+  const readme = fs.readFileSync(path.join(PRODUCERS, 'README.md'), 'utf8');
+  for (const f of files) assert.match(readme, new RegExp(`^\\| ${f.replace(/\./g, '\\.')} \\|`, 'm'), `${f} in README.md's table`);
+});
+
 for (const f of FIXTURES) {
   test(`${f.file}: tsrun runs it and the container sees what it sees under runc`, () => {
     const ref = runWith(f, 'runc');
@@ -191,3 +201,47 @@ for (const f of FIXTURES) {
     assert.deepEqual(cgroupTreeLeft(`${CG}/tsrun-${f.file.replace(/\.json$/, '')}`), [], 'tsrun removed its cgroup');
   });
 }
+
+test('buildah bud with tsrun as its runtime builds the image it builds with runc', (t) => {
+  const b = Buildah.setup();
+  if (typeof b === 'string') {
+    t.skip(b);
+    return;
+  }
+  try {
+    // two RUN steps, each a container of its own: the first writes a file and
+    // shows what it sees, the second reads the file from the first one's layer
+    const containerfile = [
+      `FROM ${IMAGE}`,
+      'RUN echo made > /made && grep -E "^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status | sed "s/^/probe /" && echo "probe lo $(cat /sys/class/net/lo/flags)"',
+      'RUN echo "probe read $(cat /made)" && cp /made /seen',
+      '',
+    ].join('\n');
+    const viaRunc = b.bud(RUNC, 'runc', containerfile, 'localhost/via-runc');
+    assert.equal(viaRunc.code, 0, `buildah bud --runtime runc: ${viaRunc.stderr}`);
+    const viaTsrun = b.bud(TSRUN, 'tsrun', containerfile, 'localhost/via-tsrun');
+    assert.equal(viaTsrun.code, 0, `buildah bud --runtime tsrun: ${viaTsrun.stderr}`);
+
+    // what the RUN steps printed
+    const probe = (out: string) => out.split('\n').filter((l) => l.startsWith('probe '));
+    assert.ok(probe(viaRunc.stdout).includes('probe read made'), `runc's build output:\n${viaRunc.stdout}`);
+    assert.ok(probe(viaRunc.stdout).some((l) => l.startsWith('probe CapEff:')), `runc's build output:\n${viaRunc.stdout}`);
+    assert.deepEqual(probe(viaTsrun.stdout), probe(viaRunc.stdout), 'what the RUN steps saw');
+
+    // the images: the files both steps wrote, as many layers
+    const files = ['made', 'seen'];
+    assert.deepEqual(b.readFiles('localhost/via-runc', files), { made: 'made\n', seen: 'made\n' });
+    assert.deepEqual(b.readFiles('localhost/via-tsrun', files), { made: 'made\n', seen: 'made\n' });
+    const layers = (img: string) => b.ok(['inspect', '--type', 'image', '--format', '{{len .OCIv1.RootFS.DiffIDs}}', img]).trim();
+    assert.equal(layers('localhost/via-tsrun'), layers('localhost/via-runc'));
+
+    // each RUN step's container was deleted
+    for (const rt of ['runc', 'tsrun']) {
+      const state = path.join(b.dir, `state-${rt}`);
+      assert.deepEqual(fs.existsSync(state) ? fs.readdirSync(state).filter((n) => !n.startsWith('.')) : [], [], `${rt} state left`);
+    }
+  } finally {
+    b.teardown();
+  }
+  assert.deepEqual(cgroupTreeLeft(b.cgroupParent.slice(1)), [], 'the RUN steps\' cgroup removed');
+});
