@@ -36,11 +36,11 @@ const CG = `tsrun-test-producers-${process.pid}`;
 
 after(() => {
   try {
-    w.cleanup(); // tsrun's containers (delete --force) and w.dir ...
-  } finally {
     runcCleanup(w);
+    // the rootfs overlays (each run unmounts its own; this is for a run that threw) before w.dir is removed
     umountUnder(w.dir);
-    fs.rmSync(w.dir, { recursive: true, force: true }); // ... once nothing is mounted there
+    w.cleanup(); // tsrun's containers (delete --force), then w.dir
+  } finally {
     removeCgroupTree(CG);
   }
 });
