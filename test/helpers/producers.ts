@@ -1,11 +1,11 @@
 // Helpers for test/integration/producers.test.ts: run a config.json written
 // by another tool (test/fixtures/producers/) with runc and with tsrun, on
 // the busybox rootfs, and read back what the container saw.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { BUSYBOX_ROOTFS, TOP, World, type Result } from './tsrun';
+import { BUSYBOX_ROOTFS, TOP, World, waitFor, type Result } from './tsrun';
 import { cgroupControllers, rmdirTree, sh } from './clients';
 
 export const PRODUCERS = path.join(TOP, 'test', 'fixtures', 'producers');
@@ -157,4 +157,32 @@ export function cgroupTreeLeft(top: string): string[] {
   return cgroupControllers()
     .map((c) => path.join(c, top))
     .filter((d) => fs.existsSync(d));
+}
+
+/**
+ * A network namespace of the test's own, held by a process (unshare --net
+ * sleep): configs that join one by path (podman's /run/netns/netns-...) get
+ * /proc/<pid>/ns/net instead.  stop() ends that process.
+ */
+export class NetnsHolder {
+  private readonly child = spawn('unshare', ['--net', 'sleep', '100000'], { stdio: 'ignore' });
+
+  /** The path, once the process is in its namespace (unshare execs sleep there). */
+  async path(): Promise<string> {
+    const pid = this.child.pid;
+    if (!pid) throw new Error('unshare --net: not started');
+    const self = fs.readlinkSync('/proc/self/ns/net');
+    await waitFor(() => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep' && fs.readlinkSync(`/proc/${pid}/ns/net`) !== self;
+      } catch {
+        return false;
+      }
+    }, 10000, 'unshare --net');
+    return `/proc/${pid}/ns/net`;
+  }
+
+  stop(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
 }
