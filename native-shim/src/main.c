@@ -521,7 +521,9 @@ create_child_setup (struct ctx *c, pid_t hostpid, char **resolved, struct shim_e
   ret = rootfs_finalize (c, err);
   if (ret < 0)
     return ret;
-  /* k-n. */
+  /* k-n. (no process: nothing to prepare, it never runs) */
+  if (p->args.n == 0)
+    return 0;
   ret = finish_process (c, resolved, err);
   if (ret < 0)
     return ret;
@@ -557,6 +559,12 @@ create_child (struct ctx *c)
   close (c->st_wr);
   close (c->ctl);
   c->ctl = -1;
+
+  /* no process (config.json has none): hold the namespaces until delete;
+     `tsrun start` refuses such a container and never opens the fifo */
+  if (p->args.n == 0)
+    for (;;)
+      pause ();
 
   int fifo = -1;
   if (c->fifo_fd >= 0)

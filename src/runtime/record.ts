@@ -32,6 +32,8 @@ export interface ContainerRecord {
   hooks?: { poststart?: Hook[]; poststop?: Hook[] };
   /** namespaces the container shares with the host (by type), to know whether --all is needed */
   sharedPidNamespace?: boolean;
+  /** config.json had no process: the container exists but cannot start */
+  noProcess?: boolean;
 }
 
 export interface OciState {
