@@ -20,7 +20,7 @@ xrealloc (void *p, size_t n)
 #define PUSH(arr, n) \
   ((arr) = xrealloc ((arr), ((n) + 1) * sizeof *(arr)), memset (&(arr)[(n)], 0, sizeof *(arr)), &(arr)[(n)++])
 
-static void
+void
 strv_push (struct strv *s, char *str)
 {
   s->v = xrealloc (s->v, (s->n + 2) * sizeof *s->v);

@@ -156,6 +156,21 @@ const INTENTIONAL: { why: string; apply: (tsrun: Probe, spec: any) => void }[] =
   },
   {
     why:
+      "/dev/mqueue in a new user namespace (containerd-userns.json): the IPC namespace's mqueue root takes its creator's " +
+      "ids; runc 1.1.5 makes the IPC namespace after setresuid(0) but not setresgid(0), so its group is the host's gid 0 " +
+      "as the container sees it (65534 when unmapped); tsrun makes it once it is root in the namespace: 0:0 " +
+      "(native-shim/src/main.c, unshare_ipcns)",
+    apply: (t, spec) => {
+      if (!spec.linux?.namespaces?.some((n: { type: string; path?: string }) => n.type === 'user' && !n.path)) return;
+      const line = t.files?.find((l) => l.startsWith('/dev/mqueue '));
+      assert.match(line ?? '', / 0:0 /, `tsrun's /dev/mqueue in a user namespace: ${line}`);
+      const m = (spec.linux.gidMappings ?? []).find((g: { hostID: number; size: number }) => g.hostID <= 0 && 0 < g.hostID + g.size);
+      const runcGid = m ? m.containerID - m.hostID : 65534;
+      t.files = t.files?.map((l) => (l.startsWith('/dev/mqueue ') ? l.replace(' 0:0 ', ` 0:${runcGid} `) : l));
+    },
+  },
+  {
+    why:
       "rootfsPropagation (containerd-rshared.json): tsrun applies it to the container's / after pivot_root (the spec: it " +
       '"sets the rootfs\'s mount propagation"), so with rshared every mount the container sees is shared; runc 1.1.5 ' +
       "applies it to the new mount namespace's / before the pivot only, and the container's mounts end up private",
