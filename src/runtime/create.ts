@@ -7,7 +7,7 @@ import * as path from 'path';
 import { cgroupPids, destroyCgroup, isFrozen, procsFiles, setupCgroup, thaw, uniqueDirs, type CgroupOp } from '../cgroups';
 import { SystemError, TsrunError, withCleanupErrors } from '../errors';
 import { runShim, shimFds, type ShimRun } from '../shim/client';
-import { lowerSpec } from '../shim/lower';
+import { lowerIdMap, lowerSpec } from '../shim/lower';
 import { PLAN } from '../shim/protocol';
 import { TlvWriter } from '../shim/tlv';
 import type { DataOp } from '../image/store';
@@ -104,6 +104,10 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
   };
   let consoleSocket: net.Socket | undefined;
   let logFd: number | undefined;
+  if (rootless?.idmapHelpers) {
+    // lowerIdMap, the same text the shim's plan carries
+    rec.userns = { uidMap: lowerIdMap(spec.linux?.uidMappings)!, gidMap: lowerIdMap(spec.linux?.gidMappings)!, helpers: rootless.idmapHelpers };
+  }
   try {
     st.write(rec);
     const configCopy = st.writeConfig(id, spec);

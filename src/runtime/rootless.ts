@@ -21,6 +21,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, TsrunError } from '../errors';
 import type { IdMapping, Resources, Spec } from '../spec/types';
+import { shimPath } from './paths';
+import type { ContainerRecord } from './record';
 
 /** --rootless: "true", "false", or "auto" (the default): rootless when not run by root, as runc. */
 export function rootlessMode(flag: string | undefined, euid = process.geteuid?.() ?? 0): boolean {
@@ -321,4 +323,23 @@ export function hostFacts(): HostFacts {
 /** The caller's rootless plan for a validated config (its user namespace added when it had none). */
 export function rootlessPlan(spec: Spec): RootlessPlan {
   return planRootless(spec, hostFacts());
+}
+
+/**
+ * Removes dir as root of a user namespace with the container's maps: its
+ * write layer holds files of the user's subordinate ids, which the user
+ * cannot remove from outside (rm -rf through the shim, the maps written by
+ * the same helpers as the container's).
+ */
+export function removeMapped(dir: string, userns: NonNullable<ContainerRecord['userns']>): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runShimSync } = require('../shim/client') as typeof import('../shim/client');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { lowerMappedCommand } = require('../shim/lower') as typeof import('../shim/lower');
+  const rm = ['/bin/rm', '/usr/bin/rm'].find((p) => fs.existsSync(p)) ?? 'rm';
+  const plan = lowerMappedCommand([rm, '-rf', '--one-file-system', '--', dir], { uidMap: userns.uidMap, gidMap: userns.gidMap, idmapHelpers: userns.helpers });
+  const r = runShimSync(shimPath(), plan);
+  if (r.code !== 0 || fs.existsSync(dir)) {
+    throw new TsrunError(`remove "${dir}" in the container's user namespace: ${r.error?.message ?? (r.output || `rm exited with status ${r.code}`)}`);
+  }
 }

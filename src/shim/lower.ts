@@ -271,3 +271,27 @@ export function lowerExec(spec: Spec, proc: NonNullable<Spec['process']>, o: Low
   if (proc.execCPUAffinity?.final) w.str(PLAN.CPU_AFFINITY, proc.execCPUAffinity.final);
   return w.toBuffer();
 }
+
+/**
+ * A plan that runs `argv` as root of a new user namespace with these maps
+ * (rootless, /etc/subuid ranges through the helpers), in the host's other
+ * namespaces and root: what a user needs to remove a write layer its
+ * container filled with files of its subordinate ids, which it cannot
+ * remove from outside.
+ */
+export function lowerMappedCommand(argv: string[], o: { uidMap: string; gidMap: string; idmapHelpers?: { uid: string; gid: string } }): Buffer {
+  const w = new TlvWriter();
+  w.u64(PLAN.VERSION, TSRUN.PROTOCOL_VERSION);
+  w.u64(PLAN.FLAGS, PLAN_FLAG.KEEP_PARENT | (o.idmapHelpers ? 0 : PLAN_FLAG.SETGROUPS_DENY));
+  w.str(PLAN.ROOTFS, '/');
+  w.u64(PLAN.NS_NEW, CLONE.user);
+  w.str(PLAN.UID_MAP, o.uidMap).str(PLAN.GID_MAP, o.gidMap);
+  if (o.idmapHelpers) w.str(PLAN.UID_MAP_HELPER, o.idmapHelpers.uid).str(PLAN.GID_MAP_HELPER, o.idmapHelpers.gid);
+  for (const a of argv) w.str(PLAN.ARG, a);
+  w.str(PLAN.ENV, 'PATH=/usr/sbin:/usr/bin:/sbin:/bin');
+  w.str(PLAN.CWD, '/');
+  w.u64(PLAN.UID, 0).u64(PLAN.GID, 0);
+  return w.toBuffer();
+}
+
+export { idMap as lowerIdMap };
