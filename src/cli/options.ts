@@ -32,8 +32,7 @@ export const GLOBAL_OPTIONS = {
   rootless: {
     type: 'string',
     choices: ['auto', 'true', 'false'],
-    default: 'auto',
-    describe: 'rootless mode (no cgroups without delegation, a user namespace for every container): auto = when not run by root',
+    describe: 'rootless mode (no cgroups without delegation, a user namespace for every container); default auto: when not run by root',
     global: true,
   },
   criu: { type: 'string', describe: 'ignored: no checkpoint/restore (runc compatibility; containerd passes it)', global: true, hidden: true },
