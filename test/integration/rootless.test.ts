@@ -316,6 +316,15 @@ test('rootless: what the user may not have is refused before anything is made, o
   assert.deepEqual(fs.readdirSync(path.join(dataDir, 'containers')), []);
 });
 
+test('rootless features: what this user can have here', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const f = JSON.parse(okAsUser(['features'])).tsrun.rootless;
+  assert.equal(f.userNamespaces, true);
+  assert.deepEqual(f.subordinateIds, { uid: [`${subuid.start}-${subuid.start + subuid.size - 1}`], gid: [`${subgid.start}-${subgid.start + subgid.size - 1}`] });
+  assert.match(f.idmapHelpers.newuidmap, /\/newuidmap$/);
+  assert.equal(f.cgroups, false, 'no delegation on this host');
+});
+
 test('rootless: no process or mount of the user is left', { skip: isRoot ? false : 'needs root' }, (t) => {
   if (skip) return t.skip(skip);
   assert.deepEqual(userPids(), []);
