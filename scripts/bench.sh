@@ -72,9 +72,9 @@ make -s -C "$top/native-shim" >/dev/null
 
 w=$(mktemp -d /tmp/tsrun-bench.XXXXXX)
 cleanup() {
-  for r in tsrun tsrun-node img runc; do
+  for r in tsrun tsrun-node img runc tsrun-cfg runc-cfg; do
     for id in $(ls "$w/root-$r" 2>/dev/null); do
-      case $r in tsrun* | img) "$top/bin/tsrun" --root "$w/root-$r" --data-dir "$w/data-img" delete --force "$id" ;; runc) runc --root "$w/root-$r" delete --force "$id" ;; esac >/dev/null 2>&1 || true
+      case $r in tsrun* | img) "$top/bin/tsrun" --root "$w/root-$r" --data-dir "$w/data-img" delete --force "$id" ;; runc*) runc --root "$w/root-$r" delete --force "$id" ;; esac >/dev/null 2>&1 || true
     done
   done
   umount -l "$w"/data-*/* 2>/dev/null || true
@@ -216,6 +216,55 @@ for k, v in out.items():
     json.dump({'results': [{'median': statistics.median(v), 'times': v}]}, open('%s/out/%s.newid.json' % (w, k), 'w'))
 EOF4
 
+# 8. what podman and containerd's CRI make: a new config.json per container
+#    (new 64-hex id, hostname, annotation and cgroupsPath each time: no replay
+#    record can serve it), `run` and create/start/state-until-stopped/delete;
+#    and `exec ID true` into a running container (CRI ExecSync, podman exec,
+#    health checks).  Interleaved per round, tsrun then runc; the first round dropped.
+python3 - "$top/bin/tsrun" "$w" "$RUNS" <<'EOF6'
+import json, os, secrets, statistics, subprocess, sys, time
+ts, w, n = sys.argv[1], sys.argv[2], int(sys.argv[3]) + 1
+spec = json.load(open(w + '/true/config.json'))
+cmds = {'tsrun': [ts, '--root', w + '/root-tsrun-cfg'], 'runc': ['runc', '--root', w + '/root-runc-cfg']}
+def fresh(k):
+    id = secrets.token_hex(32)
+    b = '%s/cfg/%s' % (w, id)
+    os.makedirs(b)
+    spec['linux']['cgroupsPath'] = '/tsrun-bench/' + id
+    spec['hostname'] = id[:12]
+    spec['annotations'] = {'io.podman.annotations.seq': id}
+    json.dump(spec, open(b + '/config.json', 'w'), indent=1)
+    return id, b
+def call(c, args):
+    subprocess.run(c + args, check=True, stdout=subprocess.DEVNULL)
+out = {'%s.%s' % (k, s): [] for k in cmds for s in ('cfgrun', 'cfgcycle', 'exec')}
+# one running container per runtime to exec into
+sleeper = dict(spec, process=dict(spec['process'], args=['sleep', '100000']))
+for k, c in cmds.items():
+    b = w + '/cfg/ex-' + k
+    os.makedirs(b)
+    sleeper['linux'] = dict(spec['linux'], cgroupsPath='/tsrun-bench/ex-' + k)
+    json.dump(sleeper, open(b + '/config.json', 'w'), indent=1)
+    subprocess.run(c + ['run', '-d', '--bundle', b, 'ex-' + k], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+for i in range(n):
+    for k, c in cmds.items():
+        id, b = fresh(k)
+        t = time.perf_counter(); call(c, ['run', '--bundle', b, id]); run = time.perf_counter() - t
+        id, b = fresh(k)
+        t = time.perf_counter()
+        call(c, ['create', '--bundle', b, id]); call(c, ['start', id])
+        while b'"stopped"' not in subprocess.run(c + ['state', id], capture_output=True).stdout: time.sleep(0.001)
+        call(c, ['delete', id])
+        cycle = time.perf_counter() - t
+        t = time.perf_counter(); call(c, ['exec', 'ex-' + k, 'true']); ex = time.perf_counter() - t
+        if i:
+            out[k + '.cfgrun'].append(run); out[k + '.cfgcycle'].append(cycle); out[k + '.exec'].append(ex)
+for k, c in cmds.items():
+    subprocess.run(c + ['delete', '--force', 'ex-' + k], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for k, v in out.items():
+    json.dump({'results': [{'median': statistics.median(v), 'times': v}]}, open('%s/out/%s.json' % (w, k), 'w'))
+EOF6
+
 scenarios tsrun "$top/bin/tsrun" "$w"
 # the same without replay records: what a create costs the first time tsrun
 # sees a container (podman and containerd write a new config.json for each)
@@ -245,7 +294,10 @@ def ms(v): return '-' if v is None else ('%.0f ms' % v if v >= 100 else '%.1f ms
 rows = [('run (`true`)', 'run'), ('run of a new container of a known image (new 64-hex id and bundle, as containerd)', 'newid'),
         ('create+start+wait+delete', 'cycle'),
         ('%s sequential runs (total)' % seq, 'seq'), ('%s runs, %s at a time (total)' % (seq, par), 'par'),
-        ('state of a created container', 'state')]
+        ('state of a created container', 'state'),
+        ('a new config.json per container (id, hostname, annotation, cgroupsPath; as podman, CRI): run', 'cfgrun'),
+        ('the same: create, start, state until stopped, delete', 'cfgcycle'),
+        ('`exec ID true` into a running container (CRI ExecSync, podman exec)', 'exec')]
 def ratio(a, b): return '%.2f' % (a / b) if a and b else '-'
 print('| scenario | tsrun | tsrun, no replay | runc | crun | tsrun/runc | no replay/runc |')
 print('|---|---:|---:|---:|---:|---:|---:|')

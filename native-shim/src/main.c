@@ -235,6 +235,8 @@ child_wait_go (struct ctx *c)
   if (c->in_userns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
     child_fail (c, (shim_fail (&err, errno, "setuid", NULL, "become root in the user namespace: %s",
                                strerror (errno)), &err));
+  if (c->unshare_ipcns && unshare (CLONE_NEWIPC) < 0)
+    child_fail (c, (shim_fail (&err, errno, "unshare", "ipc", "unshare the IPC namespace: %s", strerror (errno)), &err));
   return hostpid;
 }
 
@@ -336,6 +338,9 @@ finish_process (struct ctx *c, char **resolved, struct shim_error *err)
       if (ret < 0)
         return ret;
     }
+  ret = process_default_home (p, err);
+  if (ret < 0)
+    return ret;
   /* rlimits before the user switch: raising a hard limit needs privileges */
   ret = process_rlimits (p, err);
   if (ret < 0)
@@ -521,7 +526,9 @@ create_child_setup (struct ctx *c, pid_t hostpid, char **resolved, struct shim_e
   ret = rootfs_finalize (c, err);
   if (ret < 0)
     return ret;
-  /* k-n. */
+  /* k-n. (no process: nothing to prepare, it never runs) */
+  if (p->args.n == 0)
+    return 0;
   ret = finish_process (c, resolved, err);
   if (ret < 0)
     return ret;
@@ -557,6 +564,12 @@ create_child (struct ctx *c)
   close (c->st_wr);
   close (c->ctl);
   c->ctl = -1;
+
+  /* no process (config.json has none): hold the namespaces until delete;
+     `tsrun start` refuses such a container and never opens the fifo */
+  if (p->args.n == 0)
+    for (;;)
+      pause ();
 
   int fifo = -1;
   if (c->fifo_fd >= 0)
@@ -668,6 +681,13 @@ create_main (struct ctx *c)
   /* C makes its cgroup namespace once it is in its cgroups (child_wait_cgroups) */
   c->unshare_cgroupns = (flags & CLONE_NEWCGROUP) != 0;
   flags &= ~(unsigned long) CLONE_NEWCGROUP;
+  /* with a new user namespace, the IPC namespace is made by C once it is the
+     namespace's root (child_wait_go): its mqueue file system's root takes the
+     creator's ids, which at clone(2) time are the host's, unmapped in the
+     container (/dev/mqueue would belong to 65534); runc unshares it late too */
+  c->unshare_ipcns = c->new_userns && (flags & CLONE_NEWIPC);
+  if (c->unshare_ipcns)
+    flags &= ~(unsigned long) CLONE_NEWIPC;
 
   int go[2], st[2];
   if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (st, O_CLOEXEC) < 0)

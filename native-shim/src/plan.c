@@ -20,7 +20,7 @@ xrealloc (void *p, size_t n)
 #define PUSH(arr, n) \
   ((arr) = xrealloc ((arr), ((n) + 1) * sizeof *(arr)), memset (&(arr)[(n)], 0, sizeof *(arr)), &(arr)[(n)++])
 
-static void
+void
 strv_push (struct strv *s, char *str)
 {
   s->v = xrealloc (s->v, (s->n + 2) * sizeof *s->v);
@@ -286,7 +286,9 @@ plan_decode (struct plan *p, uint8_t *raw, uint32_t len, struct shim_error *err)
                       (unsigned long long) version);
   strv_init (&p->args);
   strv_init (&p->env);
-  if (p->args.n == 0)
+  /* a create plan without a process is a container that can never start
+     (config.json without "process": `tsrun start` refuses it) */
+  if (p->args.n == 0 && p->join_pid > 0)
     return shim_fail (err, EINVAL, "plan", NULL, "plan: process.args is empty");
   if (p->cwd == NULL)
     p->cwd = strdup ("/");

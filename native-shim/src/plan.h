@@ -84,5 +84,7 @@ struct plan {
 int plan_decode (struct plan *p, uint8_t *raw, uint32_t len, struct shim_error *err);
 /* The value of NAME in a "K=V" vector, or NULL. */
 const char *strv_getenv (const struct strv *env, const char *name);
+/* Appends str (owned) to a NULL-terminated vector. */
+void strv_push (struct strv *s, char *str);
 
 #endif

@@ -110,6 +110,56 @@ process_fix_stdio (struct ctx *c, struct shim_error *err)
   return 0;
 }
 
+/* HOME, when the config's env has none: the user's home in the container's
+   /etc/passwd, else "/" (runc and crun do the same; shells and many programs
+   need it).  After the pivot: the container's passwd, not the host's. */
+int
+process_default_home (struct plan *p, struct shim_error *err)
+{
+  (void) err;
+  if (strv_getenv (&p->env, "HOME") != NULL)
+    return 0;
+  const char *home = "/";
+  char *passwd = read_file ("/etc/passwd", NULL);
+  char *found = NULL;
+  for (char *line = passwd, *next; line && *line; line = next)
+    {
+      next = strchr (line, '\n');
+      if (next)
+        *next++ = '\0';
+      /* name:password:uid:gid:gecos:home:shell */
+      char *f[7];
+      int n = 0;
+      for (char *s = line; n < 7; n++)
+        {
+          f[n] = s;
+          s = strchr (s, ':');
+          if (s == NULL)
+            {
+              n++;
+              break;
+            }
+          *s++ = '\0';
+        }
+      char *end;
+      if (n >= 6 && *f[2] && strtoul (f[2], &end, 10) == p->uid && *end == '\0' && *f[5])
+        {
+          found = f[5];
+          break;
+        }
+    }
+  if (found)
+    home = found;
+  char *kv = NULL;
+  if (asprintf (&kv, "HOME=%s", home) < 0)
+    kv = NULL;
+  free (passwd);
+  if (kv == NULL)
+    return shim_fail (err, ENOMEM, "HOME", NULL, "HOME: out of memory");
+  strv_push (&p->env, kv);
+  return 0;
+}
+
 int
 process_switch_user (struct ctx *c, struct shim_error *err)
 {

@@ -34,6 +34,7 @@ struct ctx {
   bool has_mntns;            /* C lives in a new or joined mount namespace */
   bool has_cgroupns;
   bool unshare_cgroupns;     /* C makes its cgroup namespace after joining its cgroups */
+  bool unshare_ipcns;        /* C makes its IPC namespace once it is root in its new user namespace */
   bool born_in_cgroup;       /* P: C was cloned into its (v2) cgroup, nothing to join */
   mode_t saved_umask;
   struct seccomp_filter *seccomp;
@@ -90,6 +91,7 @@ int process_chdir (struct ctx *c, struct shim_error *err);
 int process_lookup (struct plan *p, char **resolved, struct shim_error *err);
 int process_fix_stdio (struct ctx *c, struct shim_error *err);
 int process_close_fds (struct ctx *c, struct shim_error *err);
+int process_default_home (struct plan *p, struct shim_error *err);
 int process_cpu_affinity (struct plan *p, struct shim_error *err);
 
 /* hooks.c */

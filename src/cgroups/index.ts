@@ -38,8 +38,14 @@ const DEFAULT_ROOT = '/sys/fs/cgroup';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
 
-/** v1 controllers we create cgroups in (name=systemd and friends are skipped). */
+/**
+ * v1 hierarchies we create cgroups in.  "systemd" is the named hierarchy
+ * (name=systemd) a hybrid systemd host mounts at /sys/fs/cgroup/systemd: no
+ * controller, but the container gets its own cgroup there as with runc,
+ * or the container's /sys/fs/cgroup/systemd would show the host's whole tree.
+ */
 export const V1_CONTROLLERS = [
+  'systemd',
   'cpu',
   'cpuacct',
   'cpuset',

@@ -1,5 +1,6 @@
 // The fast path for the verbs a container engine calls for every container:
-// `create`, `start`, `state`, `kill`, `delete` (and `run`).  Building the
+// `create`, `start`, `state`, `kill`, `delete` (and `run`), and for every exec
+// (CRI ExecSync, `podman exec`, health checks: `exec --process F -d --pid-file P ID`).  Building the
 // yargs parser (and its help cache) costs 25-40 ms per call; these verbs have
 // a handful of flags, so a command line of the plain, common shapes is parsed
 // here into the arguments yargs would produce and handed to the same handler.
@@ -9,7 +10,7 @@
 // defaults come from src/cli/options.ts, which the yargs builders use too;
 // test/unit/cli-fast.test.ts checks that both parsers agree.
 import type { GlobalArgs } from './context';
-import { CREATE_OPTIONS, defaults, GLOBAL_OPTIONS, RUN_OPTIONS, spellingMap } from './options';
+import { CREATE_OPTIONS, defaults, EXEC_OPTIONS, GLOBAL_OPTIONS, RUN_OPTIONS, spellingMap } from './options';
 
 interface VerbShape {
   /** positionals: required, then optional */
@@ -31,6 +32,8 @@ const CREATE_STRINGS = spellingMap(CREATE_OPTIONS, 'string', CREATE_FAST);
 const CREATE_NUMBERS = spellingMap(CREATE_OPTIONS, 'number', CREATE_FAST);
 const CREATE_DEFAULTS = defaults(CREATE_OPTIONS, CREATE_FAST);
 const CREATE_BOOLEANS = spellingMap(CREATE_OPTIONS, 'boolean', CREATE_FAST);
+// exec's flags that take one plain value (not the repeatable -e/--cap/-g)
+const EXEC_FAST = ['process', 'cwd', 'user', 'console-socket', 'pid-file', 'preserve-fds', 'detach', 'tty', 'interactive', 'no-new-privs', 'ignore-paused'];
 const DELETE: VerbShape = { required: ['container-id'], optional: [], booleans: { '--force': 'force', '-f': 'force' } };
 
 const VERBS: Record<string, VerbShape> = {
@@ -56,13 +59,22 @@ const VERBS: Record<string, VerbShape> = {
   kill: { required: ['container-id'], optional: ['signal'], booleans: { '--all': 'all', '-a': 'all' } },
   delete: DELETE,
   rm: DELETE,
+  exec: {
+    required: ['container-id'],
+    optional: [],
+    rest: 'command',
+    strings: spellingMap(EXEC_OPTIONS, 'string', EXEC_FAST),
+    numbers: spellingMap(EXEC_OPTIONS, 'number', EXEC_FAST),
+    booleans: spellingMap(EXEC_OPTIONS, 'boolean', EXEC_FAST),
+    defaults: defaults(EXEC_OPTIONS, EXEC_FAST),
+  },
 };
 
 const GLOBAL_STRINGS = spellingMap(GLOBAL_OPTIONS, 'string');
 const GLOBAL_BOOLEANS = spellingMap(GLOBAL_OPTIONS, 'boolean');
 const GLOBAL_DEFAULTS = defaults(GLOBAL_OPTIONS);
 
-export type FastVerb = 'create' | 'run' | 'state' | 'start' | 'kill' | 'delete';
+export type FastVerb = 'create' | 'run' | 'state' | 'start' | 'kill' | 'delete' | 'exec';
 
 export interface FastCall {
   verb: FastVerb;

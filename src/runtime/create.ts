@@ -100,6 +100,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     annotations: spec.annotations ?? {},
     creator: self ? { pid: process.pid, startTime: self.startTime } : undefined,
     args: spec.process?.args,
+    noProcess: spec.process ? undefined : true,
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
   };
   let consoleSocket: net.Socket | undefined;

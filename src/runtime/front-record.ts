@@ -125,7 +125,8 @@ export function frontRecordParts(rec: ContainerRecord, o: FrontOptions = {}): Fr
     `pid ${rec.pid}`,
     `start-time ${rec.pidStartTime}`,
     freezerLine(cg),
-    `start-fast ${rec.hooks?.poststart?.length ? 0 : 1}`,
+    // start of a container without a process fails, in Node (runtime/start.ts)
+    `start-fast ${rec.hooks?.poststart?.length || rec.noProcess ? 0 : 1}`,
     `delete-fast ${deleteFast ? 1 : 0}`,
   ];
   if (deleteFast) {

@@ -11,9 +11,15 @@ export function kill(ctx: RuntimeContext, id: string, signal: string | undefined
     const rec = st.read(id);
     const status = statusOf(st, rec);
     const sig = parseSignal(signal);
-    if (status === 'stopped' || status === 'creating') throw new StateError('container not running');
+    const initGone = status === 'stopped' || status === 'creating';
+    // --all after the init exited signals what is left in its cgroup and
+    // succeeds, as runc's does: containerd's shim calls it when the init
+    // exits, and a failure leaves the container's other processes holding its
+    // stdio (the engine then waits seconds for the output to drain)
+    if (initGone && !(all && rec.cgroup)) throw new StateError('container not running');
     const pids = all && rec.cgroup ? cgroupPids(rec.cgroup) : [rec.pid];
-    if (!pids.includes(rec.pid)) pids.push(rec.pid);
+    // the init's pid, only while it is the init (a stopped container's pid may be another process's now)
+    if (!initGone && !pids.includes(rec.pid)) pids.push(rec.pid);
     for (const pid of pids) {
       try {
         process.kill(pid, sig);

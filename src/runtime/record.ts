@@ -38,6 +38,8 @@ export interface ContainerRecord {
   userns?: { uidMap: string; gidMap: string; helpers: { uid: string; gid: string } };
   /** namespaces the container shares with the host (by type), to know whether --all is needed */
   sharedPidNamespace?: boolean;
+  /** config.json had no process: the container exists but cannot start */
+  noProcess?: boolean;
 }
 
 export interface OciState {

@@ -6,7 +6,7 @@ import { StateError, SystemError } from '../errors';
 import type { RuntimeContext } from './context';
 import { statusOf, store } from './container';
 import { runHooks } from './hooks';
-import { isAlive, sleepMs } from './proc';
+import { isAlive, sleepMs, waitForExit } from './proc';
 import { ociState } from './record';
 
 export function start(ctx: RuntimeContext, id: string): void {
@@ -18,6 +18,13 @@ export function start(ctx: RuntimeContext, id: string): void {
     if (status === 'stopped') throw new StateError(`cannot start a container that has stopped`);
     if (status === 'running' || status === 'paused') throw new StateError(`cannot start an already running container`);
     if (status !== 'created') throw new StateError(`cannot start a container in status "${status}"`);
+    if (rec.noProcess) {
+      // the spec: start MUST fail when config.json has no process.  Such a
+      // container can never run: its init is stopped, so that it shows as
+      // stopped and delete removes it
+      killInit(rec);
+      throw new StateError('cannot start: config.json has no "process" (nothing to run); the container is stopped, delete it');
+    }
     const fifo = st.fifoPath(id);
     const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     try {
@@ -54,6 +61,16 @@ export function start(ctx: RuntimeContext, id: string): void {
   } finally {
     lock.release();
   }
+}
+
+function killInit(rec: { pid: number; pidStartTime: number }): void {
+  if (!isAlive(rec.pid, rec.pidStartTime)) return;
+  try {
+    process.kill(rec.pid, 'SIGKILL');
+  } catch {
+    return; // gone already
+  }
+  waitForExit(rec.pid, rec.pidStartTime, 10000);
 }
 
 function readByteOnce(fd: number, buf: Buffer): boolean {

@@ -58,7 +58,7 @@ export function ensurePackages(pkgs: string[]): string | undefined {
 }
 
 /** Host paths a client may create outside its temp dir; removed at the end only if they did not exist before. */
-class HostLeftovers {
+export class HostLeftovers {
   private readonly before = new Map<string, boolean>();
   private readonly cgroupTops: string[];
 
@@ -99,7 +99,7 @@ export function cgroupControllers(): string[] {
   return out;
 }
 
-function rmdirTree(d: string): void {
+export function rmdirTree(d: string): void {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(d, { withFileTypes: true });

@@ -169,3 +169,24 @@ test('CVE-2019-5736: the exec shim runs from a sealed memfd, its /proc/<pid>/exe
     w.ok(['delete', '--force', 'cv1']);
   }
 });
+
+test('kill --all after the init exited signals what is left in its cgroup and succeeds (containerd\'s shim at the init\'s exit, as runc)', async () => {
+  // no pid namespace of its own: the init's child outlives it, in the container's cgroup
+  const b = w.bundle((s) => {
+    s.linux.namespaces = s.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+    s.process.args = ['sh', '-c', `sleep 1000 & echo $! > /dev/null; exit 0`];
+  }, 'orphan');
+  detached(['run', '--detach', '--bundle', b, 'ka1']);
+  await waitFor(() => w.state('ka1').status === 'stopped', 20000, 'the init to exit');
+  const leftovers = () =>
+    spawnSync('pgrep', ['-f', '^sleep 1000$'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number)
+      .filter((p) => fs.readFileSync(`/proc/${p}/cgroup`, 'utf8').includes('/ka1\n'));
+  assert.equal(leftovers().length, 1, 'the child is still there, in the container\'s cgroup');
+  // a plain kill of a stopped container is still an error (containerd matches the text)
+  const r = w.tsrun(['kill', 'ka1', 'KILL']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /container not running/);
+  w.ok(['kill', '--all', 'ka1', 'KILL']);
+  await waitFor(() => leftovers().length === 0, 20000, 'the child to be killed');
+  w.ok(['delete', 'ka1']);
+});

@@ -106,3 +106,25 @@ test('rootfsPropagation rshared on a rootfs that is itself a shared mount point 
   assert.equal(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(rootfs)).length,
     hostMounts.split('\n').filter((l) => l.includes(rootfs)).length);
 });
+
+test('a config without process: create makes the container, start fails and leaves it stopped, delete removes it (runtime-tools\' start)', () => {
+  const b = w.bundle((s: Spec) => {
+    delete s.process;
+  }, 'noproc');
+  w.ok(['create', '--bundle', b, 'np1']);
+  const st = w.state('np1');
+  assert.equal(st.status, 'created');
+  assert.ok(st.pid > 0);
+  const r = w.tsrun(['start', 'np1']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'tsrun: cannot start: config.json has no "process" (nothing to run); the container is stopped, delete it\n');
+  assert.equal(w.state('np1').status, 'stopped');
+  assert.ok(!fs.existsSync(`/proc/${st.pid}`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${st.pid}/status`, 'utf8')));
+  w.ok(['delete', 'np1']);
+  assert.ok(!fs.existsSync(path.join(w.root, 'np1')));
+  // run: the same error, and nothing left
+  const rr = w.tsrun(['run', '--bundle', b, 'np2']);
+  assert.equal(rr.code, 1);
+  assert.match(rr.stderr, /has no "process"/);
+  assert.ok(!fs.existsSync(path.join(w.root, 'np2')));
+});

@@ -19,7 +19,7 @@ function normalize(a: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const aliases = new Set(['b', 'f', 'a', 'd', 'v', 'h', '$0', '_', 'command']);
   for (const [k, v] of Object.entries(a)) {
-    if (aliases.has(k) || /[A-Z]/.test(k) || v === undefined) continue;
+    if (aliases.has(k) || k.length === 1 || /[A-Z]/.test(k) || v === undefined) continue;
     out[k] = v;
   }
   const cmd = trailingCommand(a as never);
@@ -108,6 +108,12 @@ test('fast path and yargs hand the handler the same arguments', async () => {
     ['run', '-b', '/b', 'c1', 'ls', '--root', '-d'],
     ['--criu', '/usr/sbin/criu', 'create', '--no-pivot', '--no-new-keyring', 'c1'],
     ['run', '--no-pivot', '-d', 'c1'],
+    // containerd's and conmon's exec, and a person's
+    ['--root', '/r', '--log', '/l', '--log-format', 'json', 'exec', '--process', '/tmp/p.json', '--detach', '--pid-file', '/p', 'c1'],
+    ['exec', '--pid-file', '/p', '--process', '/tmp/p.json', '--detach', '--console-socket', '/s', 'c1'],
+    ['exec', 'c1', 'true'],
+    ['exec', '-t', '--cwd', '/tmp', '-u', '1:2', 'c1', 'sh', '-c', 'echo hi'],
+    ['exec', 'c1', 'ls', '-la', '--root', '/x'],
   ];
   for (const argv of lines) {
     const fast = parseFast(argv);

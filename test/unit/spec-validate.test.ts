@@ -250,7 +250,6 @@ describe('schema errors, one exact line each', () => {
 describe('semantic errors, one exact line each', () => {
   const cases: Array<[string, (s: any) => void, string]> = [
     ['ociVersion 2', (s) => (s.ociVersion = '2.0.0'), 'config.json: /ociVersion: unsupported ociVersion "2.0.0" (tsrun supports 1.x)'],
-    ['no process', (s) => delete s.process, 'config.json: /process: missing required property "process"'],
     ['no args', (s) => delete s.process.args, 'config.json: /process/args: missing required property "args"'],
     ['empty args', (s) => (s.process.args = []), 'config.json: /process/args: must not be empty'],
     ['relative cwd', (s) => (s.process.cwd = 'tmp'), 'config.json: /process/cwd: cwd "tmp" must be an absolute path'],
@@ -440,6 +439,13 @@ describe('semantic errors, one exact line each', () => {
     fs.writeFileSync(file, '');
     spec.root.path = file;
     assert.deepEqual(problems(spec), [`config.json: /root/path: rootfs "${file}" is not a directory`]);
+  });
+
+  test('no process is a valid config (create makes the container, start refuses it)', () => {
+    const spec = good();
+    delete spec.process;
+    spec.root.path = tmp;
+    assert.doesNotThrow(() => validateSpec(spec, tmp));
   });
 
   test('create: false skips process/root presence', () => {
