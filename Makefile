@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 NODE ?= node
-APT_PACKAGES := gcc make libc6-dev libseccomp-dev busybox-static
+APT_PACKAGES := gcc make libc6-dev libseccomp-dev busybox-static uidmap
 STAMP := build/.stamps
 
 .PHONY: all build deps apt-deps npm-deps shim ts front bundle-busybox demo test test-unit test-integration bench conformance cri clean

@@ -111,6 +111,8 @@
 #define PLAN_SECCOMP_LISTENER 44  /* string: listenerPath for SCMP_ACT_NOTIFY (unused unless set) */
 #define PLAN_HOOK_STATE_START 45  /* string: the state JSON given to startContainer hooks (default: PLAN_HOOK_STATE) */
 #define PLAN_SECCOMP_STATE 46     /* string: container process state JSON sent with the notify fd; each 0x01 byte is replaced by the process's host pid */
+#define PLAN_UID_MAP_HELPER 47    /* string: path of newuidmap(1): P runs "<it> <pid> <PLAN_UID_MAP's numbers>" instead of writing uid_map (rootless, /etc/subuid ranges) */
+#define PLAN_GID_MAP_HELPER 48    /* string: path of newgidmap(1), the same for gid_map (it denies setgroups itself when no /etc/subgid range is used) */
 
 /* PLAN_FLAGS bits */
 #define PLAN_FLAG_KEEP_PARENT 0x1     /* the shim parent waits for the process and exits with its status (run/exec in the foreground) */

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "protocol.h"
 #include "shim.h"
 
@@ -179,6 +180,75 @@ ns_clone_into (unsigned long flags, int cgroup_fd)
 #endif
 }
 
+/* P, rootless with /etc/subuid ranges: "<helper> <pid> <container host size>..."
+ * (newuidmap(1)/newgidmap(1), setuid root, check the ranges and write the
+ * map).  Its output is kept for the error message. */
+static int
+run_map_helper (const char *helper, pid_t pid, const char *map, struct shim_error *err)
+{
+  size_t max = 3, n = 0;
+  for (const char *s = map; *s; s++)
+    max += (*s == ' ' || *s == '\n');
+  char **argv = calloc (max + 1, sizeof *argv);
+  char *copy = strdup (map);
+  char pidbuf[24], out[256] = "";
+  int pfd[2] = { -1, -1 }, ret = 0;
+  if (argv == NULL || copy == NULL)
+    {
+      ret = shim_fail (err, ENOMEM, "idmap", helper, "%s: %s", helper, strerror (ENOMEM));
+      goto out;
+    }
+  snprintf (pidbuf, sizeof pidbuf, "%d", pid);
+  argv[n++] = (char *) helper;
+  argv[n++] = pidbuf;
+  for (char *tok = strtok (copy, " \n"); tok && n < max; tok = strtok (NULL, " \n"))
+    argv[n++] = tok;
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    {
+      ret = shim_fail (err, errno, "pipe", NULL, "pipe: %s", strerror (errno));
+      goto out;
+    }
+  pid_t h = fork ();
+  if (h < 0)
+    {
+      ret = shim_fail (err, errno, "fork", helper, "fork (to run %s): %s", helper, strerror (errno));
+      goto out;
+    }
+  if (h == 0)
+    {
+      if (dup2 (pfd[1], 1) < 0 || dup2 (pfd[1], 2) < 0)
+        _exit (127);
+      execv (helper, argv);
+      dprintf (2, "exec: %s", strerror (errno));
+      _exit (127);
+    }
+  close (pfd[1]);
+  pfd[1] = -1;
+  size_t len = 0;
+  ssize_t r;
+  while ((r = read (pfd[0], out + len, sizeof out - 1 - len)) != 0)
+    {
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0 || (len += (size_t) r) == sizeof out - 1)
+        break;
+    }
+  out[len] = '\0';
+  out[strcspn (out, "\n")] = '\0';
+  int code = wait_exit_code (h);
+  if (code != 0)
+    ret = shim_fail (err, EPERM, "idmap", helper, "%s %d: %s", helper, pid,
+                     *out ? out : code == 127 ? "could not be run" : "failed");
+out:
+  if (pfd[0] >= 0)
+    close (pfd[0]);
+  if (pfd[1] >= 0)
+    close (pfd[1]);
+  free (copy);
+  free (argv);
+  return ret;
+}
+
 int
 ns_write_idmaps (struct ctx *c, pid_t pid, struct shim_error *err)
 {
@@ -186,8 +256,9 @@ ns_write_idmaps (struct ctx *c, pid_t pid, struct shim_error *err)
   char path[64];
   int ret;
   /* setgroups must be "deny" before gid_map is written by an unprivileged
-     mapper; written first, as the kernel requires */
-  if (p->flags & PLAN_FLAG_SETGROUPS_DENY)
+     mapper; written first, as the kernel requires (newgidmap does it itself
+     when it must) */
+  if ((p->flags & PLAN_FLAG_SETGROUPS_DENY) && !p->gid_map_helper)
     {
       snprintf (path, sizeof path, "/proc/%d/setgroups", pid);
       ret = write_file (path, "deny", 4, err);
@@ -197,14 +268,16 @@ ns_write_idmaps (struct ctx *c, pid_t pid, struct shim_error *err)
   if (p->gid_map)
     {
       snprintf (path, sizeof path, "/proc/%d/gid_map", pid);
-      ret = write_file (path, p->gid_map, strlen (p->gid_map), err);
+      ret = p->gid_map_helper ? run_map_helper (p->gid_map_helper, pid, p->gid_map, err)
+                              : write_file (path, p->gid_map, strlen (p->gid_map), err);
       if (ret < 0)
         return ret;
     }
   if (p->uid_map)
     {
       snprintf (path, sizeof path, "/proc/%d/uid_map", pid);
-      ret = write_file (path, p->uid_map, strlen (p->uid_map), err);
+      ret = p->uid_map_helper ? run_map_helper (p->uid_map_helper, pid, p->uid_map, err)
+                              : write_file (path, p->uid_map, strlen (p->uid_map), err);
       if (ret < 0)
         return ret;
     }

@@ -172,6 +172,8 @@ plan_decode (struct plan *p, uint8_t *raw, uint32_t len, struct shim_error *err)
           }
         case PLAN_UID_MAP: p->uid_map = tlv_strdup (&t); break;
         case PLAN_GID_MAP: p->gid_map = tlv_strdup (&t); break;
+        case PLAN_UID_MAP_HELPER: p->uid_map_helper = tlv_strdup (&t); break;
+        case PLAN_GID_MAP_HELPER: p->gid_map_helper = tlv_strdup (&t); break;
         case PLAN_HOSTNAME: p->hostname = tlv_strdup (&t); break;
         case PLAN_DOMAINNAME: p->domainname = tlv_strdup (&t); break;
         case PLAN_ROOTFS_MOUNT:

@@ -54,7 +54,7 @@ struct plan {
   uint64_t rootfs_propagation;  /* 0: default MS_SLAVE|MS_REC */
   uint64_t ns_new;
   struct ns_join *ns_join; size_t n_ns_join;
-  char *uid_map, *gid_map, *hostname, *domainname;
+  char *uid_map, *gid_map, *uid_map_helper, *gid_map_helper, *hostname, *domainname;
   struct mount_entry *rootfs_mount;   /* NULL: bind PLAN_ROOTFS onto itself */
   struct mount_entry *mounts; size_t n_mounts;
   struct device_entry *devices; size_t n_devices;

@@ -1,6 +1,7 @@
 import type { RuntimeContext } from '../runtime/context';
 import { createLogger } from '../runtime/log';
-import { DEFAULT_DATA_DIR, DEFAULT_ROOT } from '../runtime/paths';
+import { defaultDataDir, defaultRoot } from '../runtime/paths';
+import { checkUserRoot, rootlessMode } from '../runtime/rootless';
 
 export interface GlobalArgs {
   root?: string;
@@ -9,13 +10,17 @@ export interface GlobalArgs {
   'log-format'?: string;
   debug?: boolean;
   'systemd-cgroup'?: boolean;
+  rootless?: string;
 }
 
 export function contextFrom(argv: GlobalArgs): RuntimeContext {
+  const root = argv.root || defaultRoot();
+  checkUserRoot(root);
   return {
-    root: argv.root || DEFAULT_ROOT,
-    dataDir: argv['data-dir'] || DEFAULT_DATA_DIR,
+    root,
+    dataDir: argv['data-dir'] || defaultDataDir(),
     systemdCgroup: !!argv['systemd-cgroup'],
+    rootless: rootlessMode(argv.rootless),
     log: createLogger({ file: argv.log || undefined, format: argv['log-format'] === 'json' ? 'json' : 'text', debug: argv.debug }),
   };
 }

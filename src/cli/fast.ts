@@ -110,7 +110,8 @@ export function parseFast(argv: string[]): FastCall | undefined {
         else return undefined;
         if (seen.has(key)) return undefined;
         seen.add(key);
-        if (key === 'log-format' && value !== 'text' && value !== 'json') return undefined;
+        const choices = (GLOBAL_OPTIONS as Record<string, { choices?: readonly string[] }>)[key]?.choices;
+        if (str !== undefined && choices && !choices.includes(value)) return undefined;
         if (num !== undefined) {
           if (!/^[0-9]{1,9}$/.test(value)) return undefined;
           args[key] = Number(value);

@@ -4,6 +4,7 @@
 // (src/cli/fast.ts) derives its spellings and types from them.  Plain data:
 // importing this costs nothing on the hot path (yargs is only a type here).
 import type { Options } from 'yargs';
+import { defaultDataDir, defaultRoot } from '../runtime/paths';
 
 /** run/create flags that change config.json for one container (applied in src/cli/overrides.ts). */
 export const OVERRIDE_OPTIONS = {
@@ -21,13 +22,19 @@ export const OVERRIDE_OPTIONS = {
 } as const satisfies Record<string, Options>;
 
 export const GLOBAL_OPTIONS = {
-  root: { type: 'string', describe: 'directory for container state', default: '/run/tsrun', global: true },
-  'data-dir': { type: 'string', describe: 'directory for image layers and write layers', default: '/var/lib/tsrun', global: true },
+  // the defaults depend on the user (root: /run/tsrun, /var/lib/tsrun; another user: $XDG_RUNTIME_DIR/tsrun, $XDG_DATA_HOME/tsrun)
+  root: { type: 'string', describe: 'directory for container state', default: defaultRoot(), global: true },
+  'data-dir': { type: 'string', describe: 'directory for image layers and write layers', default: defaultDataDir(), global: true },
   log: { type: 'string', describe: 'log file (default: stderr)', global: true },
   'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format', global: true },
   debug: { type: 'boolean', describe: 'log debug messages', global: true },
   'systemd-cgroup': { type: 'boolean', describe: 'use the systemd cgroup driver', global: true },
-  rootless: { type: 'string', describe: 'ignored (runc compatibility)', global: true, hidden: true },
+  rootless: {
+    type: 'string',
+    choices: ['auto', 'true', 'false'],
+    describe: 'rootless mode (no cgroups without delegation, a user namespace for every container); default auto: when not run by root',
+    global: true,
+  },
   criu: { type: 'string', describe: 'ignored: no checkpoint/restore (runc compatibility; containerd passes it)', global: true, hidden: true },
 } as const satisfies Record<string, Options>;
 

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { ConfigError } from '../errors';
 import type { Volume } from '../spec/volume';
 import type { DataOp, LayerRef } from './store';
+import { OVERLAY_USERXATTR, OVERLAY_XATTR } from './unpack';
 
 export interface ContainerStorage {
   upper: string;
@@ -80,7 +81,7 @@ export function overlayMountPlan(layers: LayerRef[], st: ContainerStorage, o: { 
   if (!layers.length) throw new ConfigError(['tsrun.layers: no layers']);
   const lowers = layers.map((l) => l.dir).reverse();
   // volatile: no syncfs of the upper file system (the host's) at umount
-  const opts = o.volatile ? ',volatile' : '';
+  const opts = (o.volatile ? ',volatile' : '') + (OVERLAY_USERXATTR ? ',userxattr' : '');
   const abs = `lowerdir=${lowers.join(':')},upperdir=${st.upper},workdir=${st.work}${opts}`;
   if (abs.length < MAX_DATA && ![...lowers, st.upper, st.work].some((p) => SPECIAL.test(p)))
     return { source: 'overlay', type: 'overlay', data: abs };
@@ -135,6 +136,10 @@ export function removeTree(p: string): void {
     if (code === 'ENOENT') return;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
   }
+  // a user who is not root needs rwx on its own dirs to empty them: overlayfs
+  // leaves work/work mode 000, and the container may make dirs without w
+  const euid = process.geteuid?.() ?? 0;
+  if (euid !== 0 && st.uid === euid && (st.mode & 0o700) !== 0o700) fs.chmodSync(p, 0o700);
   for (const name of fs.readdirSync(p)) removeTree(path.join(p, name));
   try {
     fs.rmdirSync(p);
@@ -195,7 +200,7 @@ function lstat(p: string): fs.Stats | undefined {
 function opaque(p: string): boolean {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ops = require('../sys/fsops') as typeof import('../sys/fsops');
-  const v = ops.lgetxattr(p, 'trusted.overlay.opaque');
+  const v = ops.lgetxattr(p, `${OVERLAY_XATTR}opaque`);
   return !!v && v.toString() === 'y';
 }
 
@@ -299,13 +304,13 @@ export function prepareVolumes(volumes: Volume[], st: ContainerStorage, layers: 
       const hit = k < missing ? hits[k] : null;
       if (hit) {
         // a dir only the image has: the same mode/owner/times in upper, so the merged view does not change
-        fs.chownSync(up, hit.st.uid, hit.st.gid);
+        if (!OVERLAY_USERXATTR) fs.chownSync(up, hit.st.uid, hit.st.gid); // another user's layers are all its own
         fs.chmodSync(up, hit.st.mode & 0o7777);
         fs.utimesSync(up, hit.st.atime, hit.st.mtime);
       } else if (inUpper) {
         // it was whited out: an opaque dir so the deleted lower content stays hidden
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require('../sys/fsops') as typeof import('../sys/fsops')).lsetxattr(up, 'trusted.overlay.opaque', Buffer.from('y'));
+        (require('../sys/fsops') as typeof import('../sys/fsops')).lsetxattr(up, `${OVERLAY_XATTR}opaque`, Buffer.from('y'));
       }
     }
   }

@@ -18,7 +18,21 @@ const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXC
 // Files we create are owned by our uid/gid already: skip chown when they match.
 const myUid = process.getuid?.() ?? -1;
 const myGid = process.getgid?.() ?? -1;
-const needChown = (e: TarEntry) => e.uid !== myUid || e.gid !== myGid;
+/**
+ * A user who is not root (rootless) cannot give files away nor make device
+ * nodes: its layers hold every file as its own (the container's root, mapped
+ * to it), without the layer's device nodes; whiteouts (char 0/0) it may make.
+ */
+const unprivileged = (process.geteuid?.() ?? 0) !== 0;
+const needChown = (e: TarEntry) => !unprivileged && (e.uid !== myUid || e.gid !== myGid);
+/**
+ * The xattrs overlayfs keeps its state in: trusted.overlay.* for root;
+ * user.overlay.* for another user, who may set only user.* xattrs and mounts
+ * its overlays in a user namespace with "userxattr" (overlayMountPlan).
+ */
+export const OVERLAY_XATTR = unprivileged ? 'user.overlay.' : 'trusted.overlay.';
+/** Whether overlay mounts need "userxattr" (see OVERLAY_XATTR). */
+export const OVERLAY_USERXATTR = unprivileged;
 const WH = '.wh.';
 const OPQ = '.wh..wh..opq';
 
@@ -170,7 +184,8 @@ export class LayerExtractor {
 
   private xattrs(abs: string, e: TarEntry): void {
     for (const [k, v] of e.xattrs) {
-      if (k.startsWith('trusted.overlay.')) continue;
+      // overlayfs' own state, in either namespace, is not a layer's to forge
+      if (k.startsWith('trusted.overlay.') || k.startsWith('user.overlay.')) continue;
       this.ops().lsetxattr(abs, k, v);
     }
   }
@@ -186,7 +201,7 @@ export class LayerExtractor {
       const dirRel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
       const dirAbs = this.abs(dirRel);
       if (base === OPQ) {
-        this.ops().lsetxattr(dirAbs, 'trusted.overlay.opaque', Buffer.from('y'));
+        this.ops().lsetxattr(dirAbs, `${OVERLAY_XATTR}opaque`, Buffer.from('y'));
         return null;
       }
       const target = base.slice(WH.length);
@@ -277,6 +292,8 @@ export class LayerExtractor {
       case 'char':
       case 'block':
       case 'fifo': {
+        // rootless: no device nodes (an overlay whiteout, char 0/0, it may make)
+        if (unprivileged && e.type !== 'fifo' && (e.devmajor || e.devminor)) return null;
         const ops = this.ops();
         const fmt = e.type === 'char' ? ops.S_IFCHR : e.type === 'block' ? ops.S_IFBLK : ops.S_IFIFO;
         this.create(rel, () => ops.mknod(abs, fmt | (e.mode & 0o777), e.type === 'fifo' ? 0 : ops.makedev(e.devmajor, e.devminor)));
@@ -288,7 +305,7 @@ export class LayerExtractor {
 
   /** Owner, mode, xattrs, times; `fresh`: we just made it (so it is ours), else it may be an earlier entry's dir. */
   private meta(abs: string, e: TarEntry, isDir: boolean, fresh: boolean): void {
-    if (!fresh || needChown(e)) fs.lchownSync(abs, e.uid, e.gid);
+    if (!unprivileged && (!fresh || needChown(e))) fs.lchownSync(abs, e.uid, e.gid);
     fs.chmodSync(abs, e.mode);
     this.xattrs(abs, e);
     if (isDir) this.dirTimes.set(abs, { abs, atime: e.atime ?? e.mtime, mtime: e.mtime });

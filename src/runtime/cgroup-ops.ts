@@ -7,13 +7,17 @@ import { statusOf, store, type Loaded } from './container';
 import type { ContainerRecord } from './record';
 import { sleepMs } from './proc';
 
-function withCgroup(ctx: RuntimeContext, id: string, f: (rec: ContainerRecord & { cgroup: NonNullable<ContainerRecord['cgroup']> }, l: Loaded) => void): void {
+function withCgroup(ctx: RuntimeContext, id: string, verb: string, f: (rec: ContainerRecord & { cgroup: NonNullable<ContainerRecord['cgroup']> }, l: Loaded) => void): void {
   const st = store(ctx);
   const lock = st.lock(id);
   try {
     const rec = st.read(id);
     const status = statusOf(st, rec);
-    if (!rec.cgroup) throw new TsrunError(`container "${id}" has no cgroup`);
+    if (!rec.cgroup) {
+      throw new TsrunError(
+        `${verb} "${id}": it needs the container's cgroup, and it has none (made rootless on a host that delegates no cgroups to its user): run it as root for ${verb}`,
+      );
+    }
     f(rec as ContainerRecord & { cgroup: NonNullable<ContainerRecord['cgroup']> }, { rec, status });
   } finally {
     lock.release();
@@ -21,14 +25,14 @@ function withCgroup(ctx: RuntimeContext, id: string, f: (rec: ContainerRecord & 
 }
 
 export function pause(ctx: RuntimeContext, id: string): void {
-  withCgroup(ctx, id, (rec, { status }) => {
+  withCgroup(ctx, id, 'pause', (rec, { status }) => {
     if (status !== 'running' && status !== 'created') throw new StateError(`container not running: ${status}`);
     freeze(rec.cgroup);
   });
 }
 
 export function resume(ctx: RuntimeContext, id: string): void {
-  withCgroup(ctx, id, (rec, { status }) => {
+  withCgroup(ctx, id, 'resume', (rec, { status }) => {
     if (status !== 'paused') throw new StateError(`container not paused: ${status}`);
     thaw(rec.cgroup);
   });
@@ -46,7 +50,7 @@ export function ps(ctx: RuntimeContext, id: string): number[] {
 }
 
 export function update(ctx: RuntimeContext, id: string, r: Resources): void {
-  withCgroup(ctx, id, (rec, { status }) => {
+  withCgroup(ctx, id, 'update', (rec, { status }) => {
     if (status === 'stopped') throw new StateError('container not running');
     updateResources(rec.cgroup, r);
   });

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { cgroupPids, destroyCgroup, isFrozen, procsFiles, setupCgroup, thaw, uniqueDirs, type CgroupOp } from '../cgroups';
 import { SystemError, TsrunError, withCleanupErrors } from '../errors';
 import { runShim, shimFds, type ShimRun } from '../shim/client';
-import { lowerSpec } from '../shim/lower';
+import { lowerIdMap, lowerSpec } from '../shim/lower';
 import { PLAN } from '../shim/protocol';
 import { TlvWriter } from '../shim/tlv';
 import type { DataOp } from '../image/store';
@@ -22,6 +22,7 @@ import { shimPath } from './paths';
 import { isAlive, readProcStat, waitForExit } from './proc';
 import { ociState, rfc3339Now, type ContainerRecord } from './record';
 import { notReplayable, takeReplayInputs, writeReplay } from './replay';
+import { addUserNamespace, currentCaller, rootlessPlan } from './rootless';
 import { prepareRootfs, releaseRootfs } from './rootfs';
 import { StateStore, writeFileAtomic } from './store';
 
@@ -61,7 +62,16 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
   // the C front asked for a replay record of this create (src/runtime/replay.ts)
   const replayInputs = takeReplayInputs();
   // validate the whole spec before any side effect
-  const { spec, raw: configBytes } = loadSpec(bundle, { override: o.override });
+  const unprivileged = ctx.rootless && (process.geteuid?.() ?? 0) !== 0;
+  const override = unprivileged
+    ? (s: Spec) => {
+        o.override?.(s);
+        addUserNamespace(s, currentCaller());
+      }
+    : o.override;
+  const { spec, raw: configBytes } = loadSpec(bundle, { override });
+  // what this user may not have fails here, before anything is made
+  const rootless = ctx.rootless ? rootlessPlan(spec) : undefined;
   if (spec.process?.terminal && !o.consoleSocket && !o.makeConsole) {
     throw new TsrunError(
       'process.terminal is true but no --console-socket was given (run it in the foreground with "tsrun run", or pass --console-socket)',
@@ -95,6 +105,10 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
   };
   let consoleSocket: net.Socket | undefined;
   let logFd: number | undefined;
+  if (rootless?.idmapHelpers) {
+    // lowerIdMap, the same text the shim's plan carries
+    rec.userns = { uidMap: lowerIdMap(spec.linux?.uidMappings)!, gidMap: lowerIdMap(spec.linux?.gidMappings)!, helpers: rootless.idmapHelpers };
+  }
   try {
     st.write(rec);
     const configCopy = st.writeConfig(id, spec);
@@ -106,7 +120,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
         consoleSocket: o.consoleSocket,
         preserveFds: o.preserveFds,
         logFile: o.logFile,
-        override: o.override,
+        override,
         noPivot: o.noPivot,
         noNewKeyring: o.noNewKeyring,
         systemdCgroup: ctx.systemdCgroup,
@@ -121,7 +135,8 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     st.write(rec);
     crashPoint('layers');
 
-    const cg = setupCgroup({
+    // rootless without delegated cgroups: none, as runc (rootlessPlan refused the limits)
+    const cg = rootless?.noCgroups ? undefined : setupCgroup({
       id,
       cgroupsPath: spec.linux?.cgroupsPath,
       resources: spec.linux?.resources,
@@ -171,7 +186,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       rootfsMount: root.rootfsMount,
       extraMounts: root.extraMounts,
       execFifo: fifo,
-      cgroupProcs: procsFiles(cg),
+      cgroupProcs: cg ? procsFiles(cg) : [],
       hookState: hookState(),
       consoleSocketFd: consoleSocket ? shimFds(o.preserveFds).console : undefined,
       preserveFds: o.preserveFds,
@@ -180,6 +195,8 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       noNewKeyring: o.noNewKeyring,
       syncHooks,
       seccompState: ociState(rec, 'creating'),
+      unprivilegedMapper: unprivileged,
+      idmapHelpers: rootless?.idmapHelpers,
     });
 
     const shim = await runShim({
@@ -216,7 +233,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     st.write(rec);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(rec.pid));
     lock.release();
-    if (replayInputs && cgroupOps && dataOps && !root.unrecorded) {
+    if (replayInputs && cgroupOps && dataOps && cg && !root.unrecorded) {
       try {
         writeReplay(ctx.root, {
           inputs: replayInputs,

@@ -1,7 +1,39 @@
 import * as path from 'path';
 
+import * as os from 'os';
+
 export const DEFAULT_ROOT = '/run/tsrun';
 export const DEFAULT_DATA_DIR = '/var/lib/tsrun';
+
+/** What decides the per-user defaults: the effective uid and the environment. */
+export interface UserEnv {
+  euid: number;
+  env: NodeJS.ProcessEnv;
+  home: string;
+}
+
+function userEnv(): UserEnv {
+  return { euid: process.geteuid?.() ?? 0, env: process.env, home: os.homedir() };
+}
+
+/**
+ * --root's default.  root: /run/tsrun.  Another user (runc's rule, which
+ * looks at the euid, not at --rootless): $XDG_RUNTIME_DIR/tsrun, or, without
+ * XDG_RUNTIME_DIR, /tmp/tsrun-<uid> (checked to be the user's own before use:
+ * see checkUserRoot).
+ */
+export function defaultRoot(u: UserEnv = userEnv()): string {
+  if (u.euid === 0) return DEFAULT_ROOT;
+  const xdg = u.env.XDG_RUNTIME_DIR;
+  return xdg && path.isAbsolute(xdg) ? path.join(xdg, 'tsrun') : `/tmp/tsrun-${u.euid}`;
+}
+
+/** --data-dir's default: /var/lib/tsrun for root, $XDG_DATA_HOME/tsrun (~/.local/share/tsrun) for another user. */
+export function defaultDataDir(u: UserEnv = userEnv()): string {
+  if (u.euid === 0) return DEFAULT_DATA_DIR;
+  const xdg = u.env.XDG_DATA_HOME;
+  return xdg && path.isAbsolute(xdg) ? path.join(xdg, 'tsrun') : path.join(u.home, '.local', 'share', 'tsrun');
+}
 export const STATE_FILE = 'state.json';
 export const EXEC_FIFO = 'exec.fifo';
 

@@ -30,6 +30,12 @@ export interface ContainerRecord {
   args?: string[];
   /** hooks tsrun runs after create returns (copied: the bundle may change) */
   hooks?: { poststart?: Hook[]; poststop?: Hook[] };
+  /**
+   * rootless with /etc/subuid ranges: the maps (as written to uid_map and
+   * gid_map) and the helpers that wrote them; delete needs them to remove a
+   * write layer holding files of those ids
+   */
+  userns?: { uidMap: string; gidMap: string; helpers: { uid: string; gid: string } };
   /** namespaces the container shares with the host (by type), to know whether --all is needed */
   sharedPidNamespace?: boolean;
   /** config.json had no process: the container exists but cannot start */

@@ -7,7 +7,8 @@ import * as path from 'path';
 import type { DataOp } from '../image/store';
 import type { Mount, Spec } from '../spec/types';
 import type { RootfsMount } from '../shim/lower';
-import { TsrunError } from '../errors';
+import { SystemError, TsrunError } from '../errors';
+import { reason } from '../cgroups/fs';
 import type { RuntimeContext } from './context';
 import { STATE_FILE } from './paths';
 import type { ContainerRecord } from './record';
@@ -157,7 +158,19 @@ export function releaseRootfs(ctx: RuntimeContext, rec: ContainerRecord): void {
   if (owner && path.resolve(owner.root) !== path.resolve(ctx.root)) return;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const img = require('../image/overlay') as typeof import('../image/overlay');
-  img.removeContainerStorage(rec.dataDir, rec.id);
+  try {
+    img.removeContainerStorage(rec.dataDir, rec.id);
+  } catch (e) {
+    const dir = containerDir(rec.dataDir, rec.id);
+    // rootless: files of the user's subordinate ids, removable only in a user namespace that maps them
+    if (rec.userns) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('./rootless') as typeof import('./rootless')).removeMapped(dir, rec.userns);
+      return;
+    }
+    const err = e as NodeJS.ErrnoException;
+    throw new SystemError(`remove the write layer "${dir}": ${err.syscall ?? 'rm'} "${err.path ?? dir}": ${reason(err)}`, -(err.errno ?? 0));
+  }
 }
 
 /** The layers a container's write layer sits on, as recorded at create. */

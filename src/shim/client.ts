@@ -228,3 +228,44 @@ async function converse(o: ShimOptions, ch: Channel, exited: Promise<number>): P
     ch.close();
   }
 }
+
+/**
+ * The shim run to its end, synchronously (for cleanup paths, which are
+ * synchronous): the plan is written to the control socket before the spawn,
+ * the shim's frames are read after it exited.  For plans with KEEP_PARENT:
+ * the exit code is the process's.  Returns that code, the shim's ERROR (when
+ * it sent one) and what the process wrote to stdout/stderr.
+ */
+export function runShimSync(shim: string, plan: Buffer): { code: number; error?: SystemError; output: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { socketpair } = require('../sys/socket') as typeof import('../sys/socket');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const [mine, theirs] = socketpair();
+  let theirsOpen = true;
+  try {
+    // the plan is small: the socket buffer holds it until the shim reads it
+    fs.writeSync(mine, encodeFrame(MSG.PLAN, plan));
+    const r = spawnSync(shim, ['create', '3'], {
+      stdio: ['ignore', 'pipe', 'pipe', theirs],
+      env: {},
+      timeout: 120000,
+    });
+    fs.closeSync(theirs); // then the read below ends when the shim's frames do
+    theirsOpen = false;
+    if (r.error) throw new TsrunError(`start shim "${shim}": ${r.error.message}`);
+    const reader = new FrameReader();
+    const buf = Buffer.alloc(64 * 1024);
+    let error: SystemError | undefined;
+    for (;;) {
+      const n = fs.readSync(mine, buf, 0, buf.length, null);
+      if (n === 0) break;
+      for (const f of reader.push(Buffer.from(buf.subarray(0, n)))) if (f.msg === MSG.ERROR) error = decodeError(f.payload);
+    }
+    const code = r.status ?? 128 + (r.signal ? require('os').constants.signals[r.signal] : 0);
+    return { code, error, output: `${r.stdout?.toString() ?? ''}${r.stderr?.toString() ?? ''}`.trim() };
+  } finally {
+    if (theirsOpen) fs.closeSync(theirs);
+    fs.closeSync(mine);
+  }
+}

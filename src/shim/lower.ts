@@ -62,6 +62,26 @@ export interface LowerOptions {
   seccompState?: object;
   /** the id maps are written by an unprivileged user (rootless), who may do so only with setgroups denied */
   unprivilegedMapper?: boolean;
+  /** rootless with /etc/subuid ranges: newuidmap/newgidmap write the maps (then setgroups stays allowed) */
+  idmapHelpers?: { uid: string; gid: string };
+}
+
+/**
+ * A sysfs mount the kernel refuses: sysfs may be mounted only by the owner
+ * of the network namespace, so a container in a user namespace of its own
+ * that keeps (or joins) another network namespace gets the host's /sys as a
+ * recursive read-only bind instead, as runc and crun do.
+ */
+export function sysfsAsBind(m: Mount, userns: boolean, newNetns: boolean): Mount {
+  if (m.type !== 'sysfs' || !userns || newNetns) return m;
+  const keep = (m.options ?? []).filter((o) => ['nosuid', 'nodev', 'noexec', 'ro', 'rw'].includes(o));
+  const ro = !keep.includes('rw');
+  return {
+    destination: m.destination,
+    type: 'bind',
+    source: '/sys',
+    options: ['rbind', ...keep.filter((o) => o !== 'ro' && o !== 'rw'), ...(ro ? ['ro', 'rro'] : [])],
+  };
 }
 
 function mountGroup(w: TlvWriter, m: Mount): void {
@@ -111,14 +131,16 @@ export function lowerSpec(spec: Spec, o: LowerOptions): Buffer {
   if (spec.process?.noNewPrivileges) flags |= PLAN_FLAG.NO_NEW_PRIVS;
   if (o.syncHooks) flags |= PLAN_FLAG.SYNC_HOOKS;
   if (o.noNewKeyring) flags |= PLAN_FLAG.NO_NEW_KEYRING;
-  const mounts = [...(spec.mounts ?? []), ...(o.extraMounts ?? [])];
-  if (mounts.some(isDevBind)) flags |= PLAN_FLAG.NO_DEFAULT_DEVICES;
   const newUserns = nss.some((n) => n.type === 'user' && !n.path);
+  const userns = nss.some((n) => n.type === 'user');
+  const newNetns = nss.some((n) => n.type === 'network' && !n.path);
+  const mounts = [...(spec.mounts ?? []), ...(o.extraMounts ?? [])].map((m) => sysfsAsBind(m, userns, newNetns));
+  if (mounts.some(isDevBind)) flags |= PLAN_FLAG.NO_DEFAULT_DEVICES;
   // the kernel lets an unprivileged writer of gid_map do so only after setgroups is denied
   // (user_namespaces(7)); root, with CAP_SETGID over the parent namespace, keeps setgroups
   // allowed, as runc does, so that the process's additionalGids can be set (containerd's
   // `ctr run --uidmap/--gidmap`, podman's --userns=auto)
-  if (newUserns && o.unprivilegedMapper) flags |= PLAN_FLAG.SETGROUPS_DENY;
+  if (newUserns && o.unprivilegedMapper && !o.idmapHelpers) flags |= PLAN_FLAG.SETGROUPS_DENY;
   w.u64(PLAN.FLAGS, flags);
 
   w.str(PLAN.ROOTFS, o.rootfs);
@@ -135,6 +157,7 @@ export function lowerSpec(spec: Spec, o: LowerOptions): Buffer {
     const g = idMap(linux.gidMappings);
     if (u) w.str(PLAN.UID_MAP, u);
     if (g) w.str(PLAN.GID_MAP, g);
+    if (o.idmapHelpers) w.str(PLAN.UID_MAP_HELPER, o.idmapHelpers.uid).str(PLAN.GID_MAP_HELPER, o.idmapHelpers.gid);
   }
   for (const [clock, off] of Object.entries(linux.timeOffsets ?? {})) {
     w.group(PLAN.TIME_OFFSET, (g) => g.str(TOFF.CLOCK, clock).u64(TOFF.SECS, off.secs ?? 0).u64(TOFF.NANOSECS, off.nanosecs ?? 0));
@@ -248,3 +271,27 @@ export function lowerExec(spec: Spec, proc: NonNullable<Spec['process']>, o: Low
   if (proc.execCPUAffinity?.final) w.str(PLAN.CPU_AFFINITY, proc.execCPUAffinity.final);
   return w.toBuffer();
 }
+
+/**
+ * A plan that runs `argv` as root of a new user namespace with these maps
+ * (rootless, /etc/subuid ranges through the helpers), in the host's other
+ * namespaces and root: what a user needs to remove a write layer its
+ * container filled with files of its subordinate ids, which it cannot
+ * remove from outside.
+ */
+export function lowerMappedCommand(argv: string[], o: { uidMap: string; gidMap: string; idmapHelpers?: { uid: string; gid: string } }): Buffer {
+  const w = new TlvWriter();
+  w.u64(PLAN.VERSION, TSRUN.PROTOCOL_VERSION);
+  w.u64(PLAN.FLAGS, PLAN_FLAG.KEEP_PARENT | (o.idmapHelpers ? 0 : PLAN_FLAG.SETGROUPS_DENY));
+  w.str(PLAN.ROOTFS, '/');
+  w.u64(PLAN.NS_NEW, CLONE.user);
+  w.str(PLAN.UID_MAP, o.uidMap).str(PLAN.GID_MAP, o.gidMap);
+  if (o.idmapHelpers) w.str(PLAN.UID_MAP_HELPER, o.idmapHelpers.uid).str(PLAN.GID_MAP_HELPER, o.idmapHelpers.gid);
+  for (const a of argv) w.str(PLAN.ARG, a);
+  w.str(PLAN.ENV, 'PATH=/usr/sbin:/usr/bin:/sbin:/bin');
+  w.str(PLAN.CWD, '/');
+  w.u64(PLAN.UID, 0).u64(PLAN.GID, 0);
+  return w.toBuffer();
+}
+
+export { idMap as lowerIdMap };

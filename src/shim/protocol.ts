@@ -81,6 +81,8 @@ export const PLAN = {
   SECCOMP_LISTENER: 44,
   HOOK_STATE_START: 45,
   SECCOMP_STATE: 46,
+  UID_MAP_HELPER: 47,
+  GID_MAP_HELPER: 48,
 } as const;
 
 export const PLAN_FLAG = {

@@ -105,3 +105,28 @@ export function mount(source: string | null, target: string, fstype: string | nu
 export function mkfifo(p: string, mode: number): void {
   check(fn('int mkfifo(const char *path, uint32_t mode)')(p, mode), 'mkfifo', p);
 }
+
+const NS_GET_USERNS = 0xb701; // _IO(0xb7, 0x1), linux/nsfs.h
+const NS_GET_OWNER_UID = 0xb704; // _IO(0xb7, 0x4)
+
+/**
+ * Who owns a namespace file: the uid that made its owning user namespace
+ * (for a user namespace: the uid that made it), and that user namespace's
+ * identity (dev:ino).  Throws SystemError naming the path.
+ */
+export function namespaceOwner(nsPath: string, isUser: boolean): { uid: number; userns: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('fs') as typeof import('fs');
+  const fd = fs.openSync(nsPath, 'r');
+  let userns = -1;
+  try {
+    userns = isUser ? fd : check(fn('int ioctl(int fd, unsigned long req)')(fd, NS_GET_USERNS), 'ioctl NS_GET_USERNS', nsPath);
+    const uid = [0];
+    check(fn('int ioctl(int fd, unsigned long req, _Out_ uint32_t *uid)')(userns, NS_GET_OWNER_UID, uid), 'ioctl NS_GET_OWNER_UID', nsPath);
+    const st = fs.fstatSync(userns);
+    return { uid: uid[0], userns: `${st.dev}:${st.ino}` };
+  } finally {
+    if (userns >= 0 && userns !== fd) fs.closeSync(userns);
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,332 @@
+// Rootless: tsrun run by a user who is not root.  The suite makes a user of
+// its own (unique name, /etc/subuid and /etc/subgid ranges), runs bin/tsrun
+// as that user (runuser) with its default dirs ($XDG_RUNTIME_DIR/tsrun,
+// ~/.local/share/tsrun), checks what the container sees and what is left on
+// the host, and removes the user and its ranges at the end.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { execFileSync, spawnSync } from 'child_process';
+
+import { World, BUSYBOX_BUNDLE, BUSYBOX_IMAGE, TOP, TSRUN } from '../helpers/tsrun';
+import { alive, cgroupDirs, mountsMentioning, uniqueId } from '../helpers/leftovers';
+import type { Spec } from '../../src/spec/types';
+
+const isRoot = process.geteuid?.() === 0;
+const w = new World('tsrun-test-rootless');
+const user = uniqueId('tsrl').slice(0, 31);
+let uid = -1;
+let gid = -1;
+let home = '';
+let runDir = '';
+let dataDir = '';
+let stateRoot = '';
+let subuid = { start: 0, size: 0 };
+let subgid = { start: 0, size: 0 };
+let skip: string | false = isRoot ? false : 'needs root (to make the user)';
+
+function range(file: string): { start: number; size: number } {
+  const line = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  if (!line) return { start: 0, size: 0 };
+  const [, start, size] = line.split(':');
+  return { start: Number(start), size: Number(size) };
+}
+
+/** Lines of /etc/subuid and /etc/subgid for the user, removed (userdel may leave them). */
+function dropRanges(): void {
+  for (const f of ['/etc/subuid', '/etc/subgid']) {
+    const text = fs.readFileSync(f, 'utf8');
+    const kept = text.split('\n').filter((l) => !l.startsWith(`${user}:`));
+    if (kept.length !== text.split('\n').length) fs.writeFileSync(f, kept.join('\n'));
+  }
+}
+
+/** Every process of the user (by its unique uid): none may outlive the suite. */
+function userPids(): number[] {
+  if (uid < 0) return [];
+  return fs
+    .readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .filter((p) => {
+      try {
+        return /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(uid) && alive(p);
+      } catch {
+        return false;
+      }
+    });
+}
+
+before(() => {
+  if (skip) return;
+  // the user reaches its home, and this checkout's tsrun, node and shim
+  fs.chmodSync(w.dir, 0o711);
+  home = path.join(w.dir, 'home');
+  const add = spawnSync('useradd', ['--home-dir', home, '--create-home', '--user-group', '--shell', '/bin/sh', user], { encoding: 'utf8' });
+  assert.equal(add.status, 0, add.stderr);
+  uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
+  gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
+  subuid = range('/etc/subuid');
+  subgid = range('/etc/subgid');
+  if (subuid.size < 65536 || subgid.size < 65536) {
+    // useradd made none (SUB_UID_COUNT 0): give it a range above every other
+    const top = (f: string) =>
+      Math.max(
+        100000,
+        ...fs
+          .readFileSync(f, 'utf8')
+          .split('\n')
+          .map((l) => l.split(':'))
+          .filter((p) => p.length === 3)
+          .map((p) => Number(p[1]) + Number(p[2])),
+      );
+    const start = Math.max(top('/etc/subuid'), top('/etc/subgid'));
+    const r = spawnSync('usermod', ['--add-subuids', `${start}-${start + 65535}`, '--add-subgids', `${start}-${start + 65535}`, user], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    subuid = range('/etc/subuid');
+    subgid = range('/etc/subgid');
+  }
+  runDir = path.join(home, 'run');
+  fs.mkdirSync(runDir, { mode: 0o700 });
+  fs.chownSync(runDir, uid, gid);
+  stateRoot = path.join(runDir, 'tsrun');
+  dataDir = path.join(home, '.local', 'share', 'tsrun');
+  const reach = asUser(['sh', '-c', `test -x ${TSRUN} && test -r ${path.join(TOP, 'dist', 'tsrun.js')} && test -x ${process.execPath}`], true);
+  if (reach.code !== 0) skip = `user ${user} cannot reach this checkout (${TOP}) or node`;
+  // the busybox image and rootfs, as the user's own files
+  fs.copyFileSync(BUSYBOX_IMAGE, path.join(home, 'busybox.tar'));
+  const cp = spawnSync('cp', ['-a', path.join(BUSYBOX_BUNDLE, 'rootfs'), path.join(home, 'rootfs')], { encoding: 'utf8' });
+  assert.equal(cp.status, 0, cp.stderr);
+  const ch = spawnSync('chown', ['-R', `${uid}:${gid}`, home], { encoding: 'utf8' });
+  assert.equal(ch.status, 0, ch.stderr);
+});
+
+after(() => {
+  if (uid >= 0) {
+    if (fs.existsSync(stateRoot)) for (const id of fs.readdirSync(stateRoot)) asTsrun(['delete', '--force', id]);
+    for (const p of userPids()) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    spawnSync('userdel', ['--remove', user], { encoding: 'utf8' });
+    dropRanges();
+  }
+  w.cleanup();
+});
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** argv run as the user, in its home, with its XDG_RUNTIME_DIR. */
+function asUser(argv: string[], plain = false): Result {
+  const env = [`PATH=${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, `HOME=${home}`];
+  if (!plain) env.push(`XDG_RUNTIME_DIR=${runDir}`);
+  // output to files, not pipes: a created container holds tsrun's stdout and stderr (World.tsrun does the same)
+  const out = path.join(w.dir, '.out');
+  const err = path.join(w.dir, '.err');
+  const o = fs.openSync(out, 'w+');
+  const e = fs.openSync(err, 'w+');
+  try {
+    const r = spawnSync('runuser', ['-u', user, '--', 'env', '-i', ...env, ...argv], { cwd: home, timeout: 60000, stdio: ['ignore', o, e] });
+    return { code: r.status ?? 128, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
+  } finally {
+    fs.closeSync(o);
+    fs.closeSync(e);
+  }
+}
+
+/** bin/tsrun as the user, its defaults for --root and --data-dir. */
+function asTsrun(args: string[]): Result {
+  return asUser([TSRUN, ...args]);
+}
+
+function okAsUser(args: string[]): string {
+  const r = asTsrun(args);
+  assert.equal(r.code, 0, `tsrun ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A bundle in the user's home: the busybox config changed by edit, on the image (layers) or the copied rootfs. */
+function bundle(name: string, edit: (s: Spec) => void, o: { layers?: boolean } = {}): string {
+  const dir = path.join(home, name);
+  fs.mkdirSync(dir);
+  const spec = JSON.parse(fs.readFileSync(path.join(BUSYBOX_BUNDLE, 'config.json'), 'utf8'));
+  if (o.layers) spec.tsrun = { layers: [path.join(home, 'busybox.tar')] };
+  else {
+    delete spec.tsrun;
+    spec.root = { path: path.join(home, 'rootfs'), readonly: false };
+  }
+  edit(spec);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+  fs.chownSync(dir, uid, gid);
+  fs.chownSync(path.join(dir, 'config.json'), uid, gid);
+  return dir;
+}
+
+/** What is left of container id on the host: in the user's dirs, in root's, cgroups, mounts, the process. */
+function leftovers(id: string, pid = 0): string[] {
+  const out: string[] = [];
+  for (const d of [path.join(stateRoot, id), path.join(dataDir, 'containers', id), path.join('/run/tsrun', id), path.join('/var/lib/tsrun/containers', id)]) {
+    if (fs.existsSync(d)) out.push(d);
+  }
+  for (const d of cgroupDirs(id)) out.push(`cgroup ${d}`);
+  for (const m of mountsMentioning(`/containers/${id}/`)) out.push(`mount ${m}`);
+  if (pid && alive(pid)) out.push(`process ${pid}`);
+  return out;
+}
+
+const hostIds = (pid: number) => {
+  const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { uid: Number(/^Uid:\s+(\d+)/m.exec(st)![1]), gid: Number(/^Gid:\s+(\d+)/m.exec(st)![1]) };
+};
+
+test('rootless lifecycle: a config without a user namespace gets one, the user as root; state and layers in its own dirs; nothing left', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const b = bundle('life', (s) => (s.process!.args = ['sleep', '1000']), { layers: true });
+  okAsUser(['create', '--bundle', b, 'life']);
+  const st = JSON.parse(okAsUser(['state', 'life']));
+  assert.equal(st.status, 'created');
+  // its state and write layer where runc and podman keep a user's
+  assert.ok(fs.existsSync(path.join(stateRoot, 'life', 'state.json')), 'state under $XDG_RUNTIME_DIR/tsrun');
+  assert.ok(fs.existsSync(path.join(dataDir, 'containers', 'life')), 'write layer under ~/.local/share/tsrun');
+  // the process is the user's on the host, root in its namespace
+  assert.deepEqual(hostIds(st.pid), { uid, gid });
+  assert.match(fs.readFileSync(`/proc/${st.pid}/uid_map`, 'utf8'), new RegExp(`^\\s*0\\s+${uid}\\s+1\\n$`));
+  assert.deepEqual(cgroupDirs('life'), [], 'no cgroup without delegation');
+  okAsUser(['start', 'life']);
+  assert.equal(JSON.parse(okAsUser(['state', 'life'])).status, 'running');
+  const out = okAsUser(['exec', 'life', 'sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; echo written > /f; cat /f']);
+  assert.deepEqual(
+    out.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')),
+    ['0', '0', `0 ${uid} 1`, `0 ${gid} 1`, 'deny', 'written'],
+  );
+  // the write in the container is the user's file on the host
+  const upper = fs.statSync(path.join(dataDir, 'containers', 'life', 'upper', 'f'));
+  assert.equal(upper.uid, uid);
+  assert.match(okAsUser(['list']), /^life\s+running\s/m);
+  const pause = asTsrun(['pause', 'life']);
+  assert.notEqual(pause.code, 0);
+  assert.match(pause.stderr, /^tsrun: pause "life": it needs the container's cgroup, and it has none/m);
+  okAsUser(['kill', 'life', 'KILL']);
+  for (let i = 0; i < 500 && alive(st.pid); i++) spawnSync('sleep', ['0.02']);
+  assert.equal(JSON.parse(okAsUser(['state', 'life'])).status, 'stopped');
+  okAsUser(['delete', 'life']);
+  assert.deepEqual(leftovers('life', st.pid), []);
+  assert.equal(okAsUser(['list', '-q']).trim(), '');
+});
+
+test('rootless run: the caller mapped alone (no helper), sysfs bound read-only from the host without a network namespace', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const b = bundle('nonet', (s) => {
+    s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'network');
+  });
+  const r = asTsrun(['run', '--bundle', b, 'nonet', 'sh', '-c', 'id -u; grep " /sys " /proc/self/mountinfo | head -1; ls /sys/fs/cgroup | wc -l; touch /sys/x 2>/dev/null && echo writable || echo read-only']);
+  assert.equal(r.code, 0, r.stderr);
+  const [id, sys, cgroupEntries, ro] = r.stdout.trim().split('\n');
+  assert.equal(id, '0');
+  assert.match(sys, / \/sys ro,/, `/sys read-only: ${sys}`);
+  // a new sysfs would show an empty /sys/fs/cgroup; the host's /sys, bound recursively, has its cgroups
+  assert.ok(Number(cgroupEntries) > 0, `the host's /sys/fs/cgroup inside: ${cgroupEntries}`);
+  assert.equal(ro, 'read-only');
+  assert.deepEqual(leftovers('nonet'), []);
+});
+
+test('rootless with /etc/subuid ranges: newuidmap/newgidmap map them, setgroups stays allowed', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const b = bundle(
+    'ranges',
+    (s) => {
+      s.linux!.namespaces!.push({ type: 'user' });
+      s.linux!.uidMappings = [
+        { containerID: 0, hostID: uid, size: 1 },
+        { containerID: 1, hostID: subuid.start, size: 65536 },
+      ];
+      s.linux!.gidMappings = [
+        { containerID: 0, hostID: gid, size: 1 },
+        { containerID: 1, hostID: subgid.start, size: 65536 },
+      ];
+    },
+    { layers: true },
+  );
+  const r = asTsrun(['run', '--bundle', b, 'ranges', 'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; mkdir /d; touch /d/f; chown -R 5:7 /d; ls -ln /d/f']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
+  assert.deepEqual(lines.slice(0, 5).map((l) => l.join(' ')), [`0 ${uid} 1`, `1 ${subuid.start} 65536`, `0 ${gid} 1`, `1 ${subgid.start} 65536`, 'allow']);
+  assert.deepEqual(lines[5].slice(2, 4), ['5', '7'], 'ids of the range are usable inside');
+  // the write layer held a dir of a subordinate id, which the user cannot empty from outside: removed all the same
+  assert.deepEqual(leftovers('ranges'), []);
+});
+
+test('rootless: what the user may not have is refused before anything is made, one line each', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const cases: Array<[string, (s: Spec) => void, RegExp]> = [
+    [
+      'foreign-range',
+      (s) => {
+        s.linux!.namespaces!.push({ type: 'user' });
+        s.linux!.uidMappings = [{ containerID: 0, hostID: subuid.start + subuid.size + 1000, size: 10 }];
+        s.linux!.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
+      },
+      new RegExp(`^tsrun: config\\.json: /linux/uidMappings/0: host ids ${subuid.start + subuid.size + 1000}-\\d+ are not this user's: /etc/subuid gives "${user}" ${subuid.start}-${subuid.start + subuid.size - 1}`, 'm'),
+    ],
+    [
+      'limits',
+      (s) => (s.linux!.resources = { memory: { limit: 64 << 20 }, devices: [{ allow: false, access: 'rwm' }] }),
+      /^tsrun: config\.json: \/linux\/resources\/memory: resource limits need a cgroup, and this user has none delegated on this host/m,
+    ],
+    [
+      'mknod',
+      (s) => (s.linux!.devices = [{ path: '/dev/tsrun-test-nodev', type: 'c', major: 99, minor: 1 }]),
+      /^tsrun: config\.json: \/linux\/devices\/0: "\/dev\/tsrun-test-nodev": an unprivileged user cannot make device nodes/m,
+    ],
+    [
+      'host-netns',
+      (s) => {
+        s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'network');
+        s.linux!.namespaces!.push({ type: 'network', path: '/proc/1/ns/net' });
+      },
+      /^tsrun: config\.json: \/linux\/namespaces\/\d+: joining the network namespace "\/proc\/1\/ns\/net" needs the user namespace that owns it/m,
+    ],
+  ];
+  for (const [id, edit, want] of cases) {
+    const b = bundle(`bad-${id}`, edit, { layers: true });
+    const r = asTsrun(['run', '--bundle', b, id, 'echo', 'should-not-run']);
+    assert.notEqual(r.code, 0, id);
+    assert.match(r.stderr, want, id);
+    for (const line of r.stderr.trim().split('\n')) assert.match(line, /^tsrun: config\.json: \/[a-zA-Z]/, 'one line per problem');
+    assert.doesNotMatch(r.stdout, /should-not-run/);
+    assert.deepEqual(leftovers(id), [], id);
+  }
+  // the same limit from the command line
+  const r = asTsrun(['run', '-m', '64m', '--bundle', bundle('flag-limit', () => {}), 'flag-limit', 'true']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /\/linux\/resources\/memory: resource limits need a cgroup/);
+  assert.deepEqual(leftovers('flag-limit'), []);
+  assert.deepEqual(fs.existsSync(stateRoot) ? fs.readdirSync(stateRoot) : [], []);
+  assert.deepEqual(fs.readdirSync(path.join(dataDir, 'containers')), []);
+});
+
+test('rootless features: what this user can have here', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const f = JSON.parse(okAsUser(['features'])).tsrun.rootless;
+  assert.equal(f.userNamespaces, true);
+  assert.deepEqual(f.subordinateIds, { uid: [`${subuid.start}-${subuid.start + subuid.size - 1}`], gid: [`${subgid.start}-${subgid.start + subgid.size - 1}`] });
+  assert.match(f.idmapHelpers.newuidmap, /\/newuidmap$/);
+  assert.equal(f.cgroups, false, 'no delegation on this host');
+});
+
+test('rootless: no process or mount of the user is left', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  assert.deepEqual(userPids(), []);
+  assert.deepEqual(mountsMentioning(home), []);
+});
