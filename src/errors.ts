@@ -35,8 +35,18 @@ export class NotFoundError extends TsrunError {
 }
 
 export class AlreadyExistsError extends TsrunError {
-  constructor(id: string) {
+  constructor(readonly id: string) {
     super(`container "${id}" already exists`);
+  }
+}
+
+/** A directory under --root that tsrun did not make (no state.json, other files in it): left alone. */
+export class NotAContainerError extends TsrunError {
+  constructor(
+    readonly id: string,
+    readonly dir: string,
+  ) {
+    super(`"${dir}" is not a container tsrun made (no state.json; it holds other files): tsrun leaves it alone; remove it by hand if it is not needed`);
   }
 }
 

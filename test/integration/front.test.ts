@@ -206,7 +206,7 @@ test('stop uses the stopSignal annotation; rm refuses a running container, rm -f
     w.ok(['run', '-d', '-b', B, 'st3']);
     const r = w.tsrun(['rm', 'st3']);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /not stopped: running .*tsrun stop st3/);
+    assert.match(r.stderr, new RegExp(`not stopped: running .*"tsrun --root ${w.root} stop st3"`));
     w.ok(['rm', '-f', 'st3']);
     assert.match(w.tsrun(['state', 'st3']).stderr, /does not exist/);
   } finally {

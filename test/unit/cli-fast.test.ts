@@ -19,7 +19,8 @@ function normalize(a: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const aliases = new Set(['b', 'f', 'a', 'd', 'v', 'h', '$0', '_', 'command']);
   for (const [k, v] of Object.entries(a)) {
-    if (aliases.has(k) || /[A-Z]/.test(k) || v === undefined) continue;
+    // an empty variadic positional (rm's more-ids) is as absent
+    if (aliases.has(k) || /[A-Z]/.test(k) || v === undefined || (Array.isArray(v) && v.length === 0)) continue;
     out[k] = v;
   }
   const cmd = trailingCommand(a as never);

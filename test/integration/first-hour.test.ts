@@ -1,0 +1,142 @@
+// A person's first hour with tsrun (issue 17): what went wrong or said too
+// little at a terminal.  stop of a container that goes away meanwhile,
+// directories under --root tsrun did not make, several ids to rm and stop,
+// hints that can be pasted.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { TOP, World, waitFor } from '../helpers/tsrun';
+import * as libc from '../../src/sys/libc';
+
+const w = new World('tsrun-test-first-hour');
+after(() => w.cleanup());
+
+/** The bundle the tests share: sleep 1000 on the busybox rootfs. */
+const B = w.bundle((s) => (s.process.args = ['sleep', '1000']), 'sleeper');
+/** One that ends on SIGTERM (a pid 1 without a handler ignores it). */
+const TERMINABLE = w.bundle((s) => (s.process.args = ['sh', '-c', 'trap "exit 0" TERM; sleep 1000 & wait']), 'terminable');
+
+/** The command a hint in `stderr` gives (between double quotes after "tsrun"), run by a shell as it is. */
+function pasteHint(stderr: string): { cmd: string; code: number; stderr: string } {
+  const cmd = /"(tsrun [^"]*)"/.exec(stderr)?.[1];
+  assert.ok(cmd, `a command in ${stderr}`);
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, PATH: `${path.join(TOP, 'bin')}:${process.env.PATH}` } });
+  return { cmd, code: r.status ?? 1, stderr: r.stderr };
+}
+
+test('stop: a container that goes away while it is being stopped has stopped (exit 0)', async () => {
+  w.ok(['run', '-d', '-b', B, 'gone1']);
+  const dir = path.join(w.root, 'gone1');
+  const aside = path.join(w.root, '.gone1-aside');
+  // hold the container's lock, as a foreground `run` deleting it does, so that stop waits for it ...
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  let moved = false;
+  try {
+    libc.flock(fd, libc.LOCK_EX, dir);
+    const child = w.spawn(['stop', '-t', '2', 'gone1']);
+    const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.on('close', (code) => resolve({ code, stderr: err }));
+    });
+    const waiting = new RegExp(`-> FLOCK\\s+ADVISORY\\s+WRITE ${child.pid} `);
+    await waitFor(() => waiting.test(fs.readFileSync('/proc/locks', 'utf8')), 30000, 'stop waiting for the lock');
+    // ... and take the container away meanwhile: stop then finds no container
+    fs.renameSync(dir, aside);
+    moved = true;
+    fs.closeSync(fd);
+    const r = await exited;
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0, 'gone while stopping is stopped');
+  } finally {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* closed above */
+    }
+    if (moved) fs.renameSync(aside, dir);
+    w.tsrun(['rm', '-f', 'gone1']);
+  }
+  const r = w.tsrun(['stop', 'gone1']);
+  assert.equal(r.code, 1, 'one that is not there when stop begins does not exist');
+  assert.match(r.stderr, /^tsrun: container "gone1" does not exist/);
+});
+
+test('a directory under --root that tsrun did not make: list leaves it out and says so; state, rm, rm -f refuse it and leave it', () => {
+  const mine = path.join(w.root, 'notmine');
+  fs.mkdirSync(mine, { recursive: true });
+  fs.writeFileSync(path.join(mine, 'notes.txt'), 'keep me\n');
+  // an empty state dir is what a create killed right after its mkdir leaves: tsrun's own
+  fs.mkdirSync(path.join(w.root, 'claimed'));
+  try {
+    const why = `"${mine}" is not a container tsrun made (no state.json; it holds other files): tsrun leaves it alone; remove it by hand if it is not needed`;
+    for (const args of [['list'], ['list', '-q'], ['list', '--format', 'json']]) {
+      const r = w.tsrun(args);
+      assert.equal(r.code, 0, args.join(' '));
+      assert.doesNotMatch(r.stdout, /notmine/, `${args.join(' ')}: not shown as a container`);
+      assert.match(r.stdout, /claimed/);
+      assert.equal(r.stderr, `tsrun: warning: not listed: ${why}\n`);
+    }
+    for (const args of [['rm', 'notmine'], ['rm', '-f', 'notmine'], ['delete', '--force', 'notmine'], ['state', 'notmine'], ['stop', 'notmine']]) {
+      const r = w.tsrun(args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.stderr, `tsrun: ${why}\n`, args.join(' '));
+    }
+    assert.deepEqual(fs.readdirSync(mine), ['notes.txt'], 'left as it was');
+    assert.equal(fs.readFileSync(path.join(mine, 'notes.txt'), 'utf8'), 'keep me\n');
+    w.ok(['rm', 'claimed']);
+    assert.ok(!fs.existsSync(path.join(w.root, 'claimed')), 'a killed create\'s empty dir is removed');
+  } finally {
+    fs.rmSync(mine, { recursive: true, force: true });
+    fs.rmSync(path.join(w.root, 'claimed'), { recursive: true, force: true });
+  }
+});
+
+test('rm and stop of several ids: each one done is printed, each failure is one line, exit 1 if any failed', () => {
+  w.ok(['run', '-d', '-b', B, 'm1']);
+  w.ok(['run', '-d', '-b', B, 'm2']);
+  try {
+    let r = w.tsrun(['stop', '-t', '0', 'm1', 'nosuch', 'm2']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, 'm1\nm2\n');
+    assert.equal(r.stderr, `tsrun: container "nosuch" does not exist (see "tsrun --root ${w.root} list")\n`);
+    assert.equal(w.state('m1').status, 'stopped');
+    assert.equal(w.state('m2').status, 'stopped');
+    r = w.tsrun(['rm', 'm1', 'm2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'm1\nm2\n');
+    for (const id of ['m1', 'm2']) assert.ok(!fs.existsSync(path.join(w.root, id)));
+    w.ok(['run', '-d', '-b', B, 'm3']);
+    r = w.tsrun(['rm', 'm3', 'nosuch']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '', 'm3 runs: refused');
+    assert.match(r.stderr, /^tsrun: cannot delete container "m3" that is not stopped: running .*\ntsrun: container "nosuch" does not exist/);
+    r = w.tsrun(['rm', '-f', 'm3', 'nosuch']);
+    assert.equal(r.code, 0, '-f: one that does not exist is no error');
+    assert.equal(r.stdout, 'm3\n', 'what was removed');
+  } finally {
+    w.tsrun(['rm', '-f', 'm1', 'm2', 'm3']);
+  }
+});
+
+test('hints name the real id and the --root in use, and work when pasted', () => {
+  w.ok(['run', '-d', '-b', TERMINABLE, 'h1']);
+  try {
+    let r = w.tsrun(['run', '-d', '-b', B, 'h1']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `tsrun: container "h1" already exists (pick another id, or remove it: "tsrun --root ${w.root} rm -f h1")\n`);
+    r = w.tsrun(['rm', 'h1']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `tsrun: cannot delete container "h1" that is not stopped: running (use --force, or stop it first: "tsrun --root ${w.root} stop h1")\n`);
+    const pasted = pasteHint(r.stderr);
+    assert.equal(pasted.code, 0, `${pasted.cmd}: ${pasted.stderr}`);
+    assert.equal(w.state('h1').status, 'stopped', 'the pasted stop stopped it');
+    r = w.tsrun(['state', 'h2']);
+    const list = pasteHint(r.stderr);
+    assert.equal(list.code, 0, `${list.cmd}: ${list.stderr}`);
+  } finally {
+    w.tsrun(['rm', '-f', 'h1']);
+  }
+});
