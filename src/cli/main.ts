@@ -5,7 +5,7 @@ import type YargsFactory from 'yargs/yargs';
 import { UsageError } from '../errors';
 import { commands } from './commands';
 import { exit } from './exit';
-import { firstPositional, joinStdinValues, splitCommand } from './argv';
+import { firstPositional, preparedArgv } from './argv';
 import { parseFast } from './fast';
 import { GLOBAL_OPTIONS } from './options';
 import { reportError } from './report';
@@ -35,7 +35,7 @@ export function usageMessage(msg: string, argv: string[]): string {
   return `${msg.charAt(0).toLowerCase()}${msg.slice(1)} ${help}`;
 }
 
-/** The yargs parser of the whole CLI over argv (already through splitCommand and joinStdinValues). */
+/** The yargs parser of the whole CLI over argv (already through preparedArgv). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function buildParser(argv: string[], cmds: CommandModule<any, any>[] = commands) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     await c.handler(fast.args as never);
     return exit.code;
   }
-  argv = joinStdinValues(splitCommand(argv));
+  argv = preparedArgv(argv);
   const parser = buildParser(argv);
   parser.middleware((a) => {
     if (a.version && a._.length === 0) {

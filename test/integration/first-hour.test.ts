@@ -6,6 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { TOP, World, waitFor } from '../helpers/tsrun';
 import * as libc from '../../src/sys/libc';
@@ -139,4 +140,61 @@ test('hints name the real id and the --root in use, and work when pasted', () =>
   } finally {
     w.tsrun(['rm', '-f', 'h1']);
   }
+});
+
+test('resource flags tsrun cannot apply are one line each, before anything is made', () => {
+  const online = fs.readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+  const n = os.cpus().length;
+  const refused: [string[], string][] = [
+    [['-m', '64'], '--memory "64": 64 bytes is below the minimum of 1 MiB (1m) (a size without a unit is in bytes: 64m is 64 MiB)'],
+    [['-m', '-5m'], '--memory "-5m": give a positive size, e.g. 64m or 1g'],
+    [['--cpuset-cpus', '9999'], `--cpuset-cpus "9999": CPU 9999 is not online here: give some of ${online}`],
+    [['--cpus', '1e9'], `--cpus "1e9": this machine has ${n} CPU${n === 1 ? '' : 's'} online: give at most ${n}`],
+    [['--cpus', 'abc'], '--cpus "abc": give a positive number of CPUs, e.g. 1.5'],
+    [['--pids-limit', '-5'], '--pids-limit "-5": give a positive whole number of processes (or -1 for no limit)'],
+  ];
+  for (const [flags, msg] of refused) {
+    const r = w.tsrun(['run', '-b', B, ...flags, 'res1', 'true']);
+    assert.equal(r.code, 1, flags.join(' '));
+    assert.equal(r.stderr, `tsrun: ${msg}\n`, flags.join(' '));
+    assert.ok(!fs.existsSync(path.join(w.root, 'res1')), `${flags.join(' ')}: nothing made`);
+  }
+});
+
+test('run with flags after the id and no config.json here: says the flags became the command, and the line that works', () => {
+  const cwd = fs.mkdtempSync(path.join(w.dir, 'empty-'));
+  const r = w.tsrun(['run', 'late1', '-b', B, '-e', 'A=1', 'sh', '-c', 'echo $A'], { cwd });
+  assert.equal(r.code, 1);
+  const fixed = `tsrun --root ${w.root} --data-dir ${w.dataDir} run -b ${B} -e A=1 late1 sh -c 'echo $A'`;
+  assert.equal(
+    r.stderr,
+    `tsrun: run: ${cwd}/config.json: no such file; "-b ${B} -e A=1" after the id "late1" was taken as part of the command, as flags end at the id: put them before it: "${fixed}"\n`,
+  );
+  assert.ok(!fs.existsSync(path.join(w.root, 'late1')));
+  // the line it gives works as it is
+  const again = spawnSync('sh', ['-c', fixed.replace(/^tsrun /, `${path.join(TOP, 'bin', 'tsrun')} `)], { encoding: 'utf8', cwd });
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout, '1\n');
+});
+
+test('-v with a host file binds that file (the mount point in the container becomes a file); :ro refuses writes', () => {
+  const L = w.layered(() => {}, 'layered-file-vol');
+  const host = path.join(w.dir, 'f.txt');
+  fs.writeFileSync(host, 'from the host\n');
+  // a relative HOST, as typed at a terminal: from the current dir
+  let r = w.tsrun(['run', '-b', L, '-v', './f.txt:/f.txt:ro', 'fv1', 'sh', '-c', 'cat /f.txt; test -f /f.txt && echo file; echo x > /f.txt || echo refused'], { cwd: w.dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'from the host\nfile\nrefused\n');
+  assert.match(r.stderr, /Read-only file system/);
+  // on a file the image has, read-write: the write reaches the host file
+  r = w.tsrun(['run', '-b', L, '-v', `${host}:/etc/hostname`, 'fv2', 'sh', '-c', 'cat /etc/hostname; echo changed > /etc/hostname']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'from the host\n');
+  assert.equal(fs.readFileSync(host, 'utf8'), 'changed\n');
+  // a file onto a directory of the image: one line, nothing made
+  r = w.tsrun(['run', '-b', L, '-v', `${host}:/etc`, 'fv3', 'true']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `tsrun: tsrun.volumes: "${host}:/etc": "/etc" is a directory in the container, and the host path a file: bind a directory there, or the file elsewhere\n`);
+  assert.ok(!fs.existsSync(path.join(w.root, 'fv3')));
+  assert.deepEqual(fs.existsSync(path.join(w.dataDir, 'containers')) ? fs.readdirSync(path.join(w.dataDir, 'containers')) : [], [], 'no write layer left');
 });

@@ -90,7 +90,7 @@ test('resource flags (-m, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit) set
 test('bad flag values are refused before anything is made, saying what to give', () => {
   for (const [flags, msg] of [
     [['-m', 'lots'], /--memory: invalid size "lots"/],
-    [['--cpus', '0'], /--cpus 0: give a positive number/],
+    [['--cpus', '0'], /--cpus "0": give a positive number/],
     [['-u', 'nobody'], /--user "nobody": give a numeric uid\[:gid\]/],
     [['-w', 'rel'], /--cwd "rel": give an absolute path/],
     [['-v', 'nocolon'], /-v "nocolon": expected HOST:CONTAINER\[:ro\]/],
