@@ -54,7 +54,7 @@ export const RUN_OPTIONS = {
 export const EXEC_OPTIONS = {
   process: { alias: 'p', type: 'string', describe: 'an OCI process JSON file ("-" for stdin)' },
   env: { alias: 'e', type: 'string', array: true, nargs: 1, describe: 'KEY=VALUE (repeatable)' },
-  cwd: { type: 'string', describe: 'working directory in the container' },
+  cwd: { alias: 'w', type: 'string', describe: 'working directory in the container' },
   user: { alias: 'u', type: 'string', describe: 'uid[:gid]' },
   'additional-gids': { alias: 'g', type: 'number', array: true, nargs: 1 },
   cap: { alias: 'c', type: 'string', array: true, nargs: 1, describe: 'add a capability (repeatable)' },

@@ -28,15 +28,15 @@ function pasteHint(stderr: string): { cmd: string; code: number; stderr: string 
 }
 
 test('stop: a container that goes away while it is being stopped has stopped (exit 0)', async () => {
-  w.ok(['run', '-d', '-b', B, 'gone1']);
-  const dir = path.join(w.root, 'gone1');
-  const aside = path.join(w.root, '.gone1-aside');
+  w.ok(['run', '-d', '-b', B, 'fh-gone1']);
+  const dir = path.join(w.root, 'fh-gone1');
+  const aside = path.join(w.root, '.fh-gone1-aside');
   // hold the container's lock, as a foreground `run` deleting it does, so that stop waits for it ...
   const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   let moved = false;
   try {
     libc.flock(fd, libc.LOCK_EX, dir);
-    const child = w.spawn(['stop', '-t', '2', 'gone1']);
+    const child = w.spawn(['stop', '-t', '2', 'fh-gone1']);
     const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => {
       let err = '';
       child.stderr.on('data', (d) => (err += d));
@@ -58,11 +58,11 @@ test('stop: a container that goes away while it is being stopped has stopped (ex
       /* closed above */
     }
     if (moved) fs.renameSync(aside, dir);
-    w.tsrun(['rm', '-f', 'gone1']);
+    w.tsrun(['rm', '-f', 'fh-gone1']);
   }
-  const r = w.tsrun(['stop', 'gone1']);
+  const r = w.tsrun(['stop', 'fh-gone1']);
   assert.equal(r.code, 1, 'one that is not there when stop begins does not exist');
-  assert.match(r.stderr, /^tsrun: container "gone1" does not exist/);
+  assert.match(r.stderr, /^tsrun: container "fh-gone1" does not exist/);
 });
 
 test('a directory under --root that tsrun did not make: list leaves it out and says so; state, rm, rm -f refuse it and leave it', () => {
@@ -96,49 +96,49 @@ test('a directory under --root that tsrun did not make: list leaves it out and s
 });
 
 test('rm and stop of several ids: each one done is printed, each failure is one line, exit 1 if any failed', () => {
-  w.ok(['run', '-d', '-b', B, 'm1']);
-  w.ok(['run', '-d', '-b', B, 'm2']);
+  w.ok(['run', '-d', '-b', B, 'fh-m1']);
+  w.ok(['run', '-d', '-b', B, 'fh-m2']);
   try {
-    let r = w.tsrun(['stop', '-t', '0', 'm1', 'nosuch', 'm2']);
+    let r = w.tsrun(['stop', '-t', '0', 'fh-m1', 'nosuch', 'fh-m2']);
     assert.equal(r.code, 1);
-    assert.equal(r.stdout, 'm1\nm2\n');
+    assert.equal(r.stdout, 'fh-m1\nfh-m2\n');
     assert.equal(r.stderr, `tsrun: container "nosuch" does not exist (see "tsrun --root ${w.root} list")\n`);
-    assert.equal(w.state('m1').status, 'stopped');
-    assert.equal(w.state('m2').status, 'stopped');
-    r = w.tsrun(['rm', 'm1', 'm2']);
+    assert.equal(w.state('fh-m1').status, 'stopped');
+    assert.equal(w.state('fh-m2').status, 'stopped');
+    r = w.tsrun(['rm', 'fh-m1', 'fh-m2']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'm1\nm2\n');
-    for (const id of ['m1', 'm2']) assert.ok(!fs.existsSync(path.join(w.root, id)));
-    w.ok(['run', '-d', '-b', B, 'm3']);
-    r = w.tsrun(['rm', 'm3', 'nosuch']);
+    assert.equal(r.stdout, 'fh-m1\nfh-m2\n');
+    for (const id of ['fh-m1', 'fh-m2']) assert.ok(!fs.existsSync(path.join(w.root, id)));
+    w.ok(['run', '-d', '-b', B, 'fh-m3']);
+    r = w.tsrun(['rm', 'fh-m3', 'nosuch']);
     assert.equal(r.code, 1);
-    assert.equal(r.stdout, '', 'm3 runs: refused');
-    assert.match(r.stderr, /^tsrun: cannot delete container "m3" that is not stopped: running .*\ntsrun: container "nosuch" does not exist/);
-    r = w.tsrun(['rm', '-f', 'm3', 'nosuch']);
+    assert.equal(r.stdout, '', 'fh-m3 runs: refused');
+    assert.match(r.stderr, /^tsrun: cannot delete container "fh-m3" that is not stopped: running .*\ntsrun: container "nosuch" does not exist/);
+    r = w.tsrun(['rm', '-f', 'fh-m3', 'nosuch']);
     assert.equal(r.code, 0, '-f: one that does not exist is no error');
-    assert.equal(r.stdout, 'm3\n', 'what was removed');
+    assert.equal(r.stdout, 'fh-m3\n', 'what was removed');
   } finally {
-    w.tsrun(['rm', '-f', 'm1', 'm2', 'm3']);
+    w.tsrun(['rm', '-f', 'fh-m1', 'fh-m2', 'fh-m3']);
   }
 });
 
 test('hints name the real id and the --root in use, and work when pasted', () => {
-  w.ok(['run', '-d', '-b', TERMINABLE, 'h1']);
+  w.ok(['run', '-d', '-b', TERMINABLE, 'fh-h1']);
   try {
-    let r = w.tsrun(['run', '-d', '-b', B, 'h1']);
+    let r = w.tsrun(['run', '-d', '-b', B, 'fh-h1']);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `tsrun: container "h1" already exists (pick another id, or remove it: "tsrun --root ${w.root} rm -f h1")\n`);
-    r = w.tsrun(['rm', 'h1']);
+    assert.equal(r.stderr, `tsrun: container "fh-h1" already exists (pick another id, or remove it: "tsrun --root ${w.root} rm -f fh-h1")\n`);
+    r = w.tsrun(['rm', 'fh-h1']);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `tsrun: cannot delete container "h1" that is not stopped: running (use --force, or stop it first: "tsrun --root ${w.root} stop h1")\n`);
+    assert.equal(r.stderr, `tsrun: cannot delete container "fh-h1" that is not stopped: running (use --force, or stop it first: "tsrun --root ${w.root} stop fh-h1")\n`);
     const pasted = pasteHint(r.stderr);
     assert.equal(pasted.code, 0, `${pasted.cmd}: ${pasted.stderr}`);
-    assert.equal(w.state('h1').status, 'stopped', 'the pasted stop stopped it');
-    r = w.tsrun(['state', 'h2']);
+    assert.equal(w.state('fh-h1').status, 'stopped', 'the pasted stop stopped it');
+    r = w.tsrun(['state', 'fh-h2']);
     const list = pasteHint(r.stderr);
     assert.equal(list.code, 0, `${list.cmd}: ${list.stderr}`);
   } finally {
-    w.tsrun(['rm', '-f', 'h1']);
+    w.tsrun(['rm', '-f', 'fh-h1']);
   }
 });
 
@@ -154,23 +154,23 @@ test('resource flags tsrun cannot apply are one line each, before anything is ma
     [['--pids-limit', '-5'], '--pids-limit "-5": give a positive whole number of processes (or -1 for no limit)'],
   ];
   for (const [flags, msg] of refused) {
-    const r = w.tsrun(['run', '-b', B, ...flags, 'res1', 'true']);
+    const r = w.tsrun(['run', '-b', B, ...flags, 'fh-res1', 'true']);
     assert.equal(r.code, 1, flags.join(' '));
     assert.equal(r.stderr, `tsrun: ${msg}\n`, flags.join(' '));
-    assert.ok(!fs.existsSync(path.join(w.root, 'res1')), `${flags.join(' ')}: nothing made`);
+    assert.ok(!fs.existsSync(path.join(w.root, 'fh-res1')), `${flags.join(' ')}: nothing made`);
   }
 });
 
 test('run with flags after the id and no config.json here: says the flags became the command, and the line that works', () => {
   const cwd = fs.mkdtempSync(path.join(w.dir, 'empty-'));
-  const r = w.tsrun(['run', 'late1', '-b', B, '-e', 'A=1', 'sh', '-c', 'echo $A'], { cwd });
+  const r = w.tsrun(['run', 'fh-late1', '-b', B, '-e', 'A=1', 'sh', '-c', 'echo $A'], { cwd });
   assert.equal(r.code, 1);
-  const fixed = `tsrun --root ${w.root} --data-dir ${w.dataDir} run -b ${B} -e A=1 late1 sh -c 'echo $A'`;
+  const fixed = `tsrun --root ${w.root} --data-dir ${w.dataDir} run -b ${B} -e A=1 fh-late1 sh -c 'echo $A'`;
   assert.equal(
     r.stderr,
-    `tsrun: run: ${cwd}/config.json: no such file; "-b ${B} -e A=1" after the id "late1" was taken as part of the command, as flags end at the id: put them before it: "${fixed}"\n`,
+    `tsrun: run: ${cwd}/config.json: no such file; "-b ${B} -e A=1" after the id "fh-late1" was taken as part of the command, as flags end at the id: put them before it: "${fixed}"\n`,
   );
-  assert.ok(!fs.existsSync(path.join(w.root, 'late1')));
+  assert.ok(!fs.existsSync(path.join(w.root, 'fh-late1')));
   // the line it gives works as it is
   const again = spawnSync('sh', ['-c', fixed.replace(/^tsrun /, `${path.join(TOP, 'bin', 'tsrun')} `)], { encoding: 'utf8', cwd });
   assert.equal(again.status, 0, again.stderr);
@@ -182,19 +182,38 @@ test('-v with a host file binds that file (the mount point in the container beco
   const host = path.join(w.dir, 'f.txt');
   fs.writeFileSync(host, 'from the host\n');
   // a relative HOST, as typed at a terminal: from the current dir
-  let r = w.tsrun(['run', '-b', L, '-v', './f.txt:/f.txt:ro', 'fv1', 'sh', '-c', 'cat /f.txt; test -f /f.txt && echo file; echo x > /f.txt || echo refused'], { cwd: w.dir });
+  let r = w.tsrun(['run', '-b', L, '-v', './f.txt:/f.txt:ro', 'fh-fv1', 'sh', '-c', 'cat /f.txt; test -f /f.txt && echo file; echo x > /f.txt || echo refused'], { cwd: w.dir });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'from the host\nfile\nrefused\n');
   assert.match(r.stderr, /Read-only file system/);
   // on a file the image has, read-write: the write reaches the host file
-  r = w.tsrun(['run', '-b', L, '-v', `${host}:/etc/hostname`, 'fv2', 'sh', '-c', 'cat /etc/hostname; echo changed > /etc/hostname']);
+  r = w.tsrun(['run', '-b', L, '-v', `${host}:/etc/hostname`, 'fh-fv2', 'sh', '-c', 'cat /etc/hostname; echo changed > /etc/hostname']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'from the host\n');
   assert.equal(fs.readFileSync(host, 'utf8'), 'changed\n');
   // a file onto a directory of the image: one line, nothing made
-  r = w.tsrun(['run', '-b', L, '-v', `${host}:/etc`, 'fv3', 'true']);
+  r = w.tsrun(['run', '-b', L, '-v', `${host}:/etc`, 'fh-fv3', 'true']);
   assert.equal(r.code, 1);
   assert.equal(r.stderr, `tsrun: tsrun.volumes: "${host}:/etc": "/etc" is a directory in the container, and the host path a file: bind a directory there, or the file elsewhere\n`);
-  assert.ok(!fs.existsSync(path.join(w.root, 'fv3')));
+  assert.ok(!fs.existsSync(path.join(w.root, 'fh-fv3')));
   assert.deepEqual(fs.existsSync(path.join(w.dataDir, 'containers')) ? fs.readdirSync(path.join(w.dataDir, 'containers')) : [], [], 'no write layer left');
+});
+
+test('exec -w/--cwd as run has it; -ti with stdin not a terminal is refused in one line (run -ti too), nothing started', () => {
+  w.ok(['run', '-d', '-b', B, 'fh-ex1']);
+  try {
+    assert.equal(w.ok(['exec', '-w', '/etc', 'fh-ex1', 'pwd']), '/etc\n');
+    assert.equal(w.ok(['exec', '--cwd', '/proc', 'fh-ex1', 'pwd']), '/proc\n');
+    // stdin here is a pipe (w.tsrun's input)
+    let r = w.tsrun(['exec', '-ti', 'fh-ex1', 'sh'], { input: 'echo hi\n' });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'tsrun: exec: -ti reads this terminal, and stdin is not one: drop -t to send piped input ("... | tsrun exec ID CMD"), or run it at a terminal\n');
+    assert.equal(w.ok(['exec', 'fh-ex1', 'sh'], { input: 'echo piped\n' }), 'piped\n', 'without -t the pipe is the input');
+    r = w.tsrun(['run', '-ti', '-b', B, 'fh-ex2', 'sh'], { input: 'echo hi\n' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^tsrun: run: -ti reads this terminal, and stdin is not one: drop -t/);
+    assert.ok(!fs.existsSync(path.join(w.root, 'fh-ex2')));
+  } finally {
+    w.tsrun(['rm', '-f', 'fh-ex1']);
+  }
 });

@@ -7,6 +7,7 @@ import { UsageError } from '../../errors';
 import { contextFrom } from '../context';
 import { exit } from '../exit';
 import { RUN_OPTIONS } from '../options';
+import { needsTerminal } from '../terminal';
 import { containerId, createFlags, createOptions, type CreateArgs } from './create';
 
 interface Args extends CreateArgs {
@@ -55,6 +56,8 @@ export const command: CommandModule<CreateArgs, Args> = {
     if (a.tty && a.detach && !a['console-socket']) {
       throw new UsageError('run: -t with -d needs --console-socket (drop -d to use this terminal, or drop -t and use --logs)');
     }
+    const noTerminal = needsTerminal('run', a);
+    if (noTerminal) throw new UsageError(noTerminal);
     let consoleSize: { height: number; width: number } | undefined;
     if (a.tty) {
       const { winSize } = await import('../../runtime/console');
