@@ -68,11 +68,8 @@ export class SystemError extends TsrunError {
 export class UnsupportedError extends TsrunError {}
 
 
-/** Errors in one message: the first failure and what went wrong while cleaning up after it. */
-export function withCleanupErrors(err: unknown, cleanupErrors: unknown[]): unknown {
-  if (cleanupErrors.length === 0) return err;
-  const extra = cleanupErrors.map((e) => (e instanceof Error ? e.message : String(e)));
-  const msg = `${err instanceof Error ? err.message : String(err)} (cleanup also failed: ${extra.join('; ')})`;
+/** err with another message (same class and exit code). */
+export function withMessage(err: unknown, msg: string): unknown {
   if (err instanceof TsrunError) {
     const copy = Object.create(Object.getPrototypeOf(err)) as TsrunError;
     Object.assign(copy, err);
@@ -80,4 +77,11 @@ export function withCleanupErrors(err: unknown, cleanupErrors: unknown[]): unkno
     return copy;
   }
   return new TsrunError(msg, { cause: err });
+}
+
+/** Errors in one message: the first failure and what went wrong while cleaning up after it. */
+export function withCleanupErrors(err: unknown, cleanupErrors: unknown[]): unknown {
+  if (cleanupErrors.length === 0) return err;
+  const extra = cleanupErrors.map((e) => (e instanceof Error ? e.message : String(e)));
+  return withMessage(err, `${err instanceof Error ? err.message : String(err)} (cleanup also failed: ${extra.join('; ')})`);
 }

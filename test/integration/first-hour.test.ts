@@ -217,3 +217,27 @@ test('exec -w/--cwd as run has it; -ti with stdin not a terminal is refused in o
     w.tsrun(['rm', '-f', 'fh-ex1']);
   }
 });
+
+test('the OOM killer is named: a limit too small to start in, and a foreground run killed by its limit (exit 137)', async () => {
+  const tiny = w.bundle((s) => (s.linux.resources = { memory: { limit: 8192 } }), 'tiny-mem');
+  let r = w.tsrun(['run', '-b', tiny, 'fh-oom1', 'true']);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^tsrun: container process \d+ was killed by signal 9 before it was ready: the kernel's OOM killer ended it: the memory limit \(8\.0 KiB\) is too small for it \(raise -m, or linux\.resources\.memory\.limit\)\n$/,
+  );
+  assert.ok(!fs.existsSync(path.join(w.root, 'fh-oom1')), 'nothing left');
+  // swap == limit: the limit is hard; the shell (pid 1) keeps 100 MB in a variable
+  const hard = w.bundle((s) => (s.linux.resources = { memory: { limit: 32 << 20, swap: 32 << 20 } }), 'hard-mem');
+  r = w.tsrun(['run', '-b', hard, 'fh-oom2', 'sh', '-c', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo survived']);
+  assert.equal(r.code, 137);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'tsrun: container "fh-oom2" was killed (exit 137): the kernel\'s OOM killer ended it: the memory limit (32.0 MiB) is too small for it (raise -m, or linux.resources.memory.limit)\n');
+  // killed by someone else: no such line
+  const killed = w.tsrunAsync(['run', '-b', B, 'fh-oom3']);
+  await waitFor(() => w.tsrun(['state', 'fh-oom3']).stdout.includes('"running"'), 30000, 'fh-oom3 running');
+  w.ok(['kill', 'fh-oom3', 'KILL']);
+  r = await killed;
+  assert.equal(r.code, 137);
+  assert.equal(r.stderr, '');
+});

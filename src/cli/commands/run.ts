@@ -69,6 +69,7 @@ export const command: CommandModule<CreateArgs, Args> = {
       ...createOptions(a, id, { tty: a.tty, consoleSize }),
       detach: a.detach,
       stdin: !a.tty || !!a.interactive,
+      notice: (m) => process.stderr.write(`tsrun: ${m}\n`),
     });
     if (a.detach && generated) process.stdout.write(`${id}\n`);
   },
