@@ -35,8 +35,18 @@ export class NotFoundError extends TsrunError {
 }
 
 export class AlreadyExistsError extends TsrunError {
-  constructor(id: string) {
+  constructor(readonly id: string) {
     super(`container "${id}" already exists`);
+  }
+}
+
+/** A directory under --root that tsrun did not make (no state.json, other files in it): left alone. */
+export class NotAContainerError extends TsrunError {
+  constructor(
+    readonly id: string,
+    readonly dir: string,
+  ) {
+    super(`"${dir}" is not a container tsrun made (no state.json; it holds other files): tsrun leaves it alone; remove it by hand if it is not needed`);
   }
 }
 
@@ -58,11 +68,8 @@ export class SystemError extends TsrunError {
 export class UnsupportedError extends TsrunError {}
 
 
-/** Errors in one message: the first failure and what went wrong while cleaning up after it. */
-export function withCleanupErrors(err: unknown, cleanupErrors: unknown[]): unknown {
-  if (cleanupErrors.length === 0) return err;
-  const extra = cleanupErrors.map((e) => (e instanceof Error ? e.message : String(e)));
-  const msg = `${err instanceof Error ? err.message : String(err)} (cleanup also failed: ${extra.join('; ')})`;
+/** err with another message (same class and exit code). */
+export function withMessage(err: unknown, msg: string): unknown {
   if (err instanceof TsrunError) {
     const copy = Object.create(Object.getPrototypeOf(err)) as TsrunError;
     Object.assign(copy, err);
@@ -70,4 +77,11 @@ export function withCleanupErrors(err: unknown, cleanupErrors: unknown[]): unkno
     return copy;
   }
   return new TsrunError(msg, { cause: err });
+}
+
+/** Errors in one message: the first failure and what went wrong while cleaning up after it. */
+export function withCleanupErrors(err: unknown, cleanupErrors: unknown[]): unknown {
+  if (cleanupErrors.length === 0) return err;
+  const extra = cleanupErrors.map((e) => (e instanceof Error ? e.message : String(e)));
+  return withMessage(err, `${err instanceof Error ? err.message : String(err)} (cleanup also failed: ${extra.join('; ')})`);
 }

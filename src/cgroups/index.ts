@@ -504,6 +504,20 @@ export function updateResources(rec: CgroupRecord, r: Resources, devices?: Devic
 }
 
 /** runc `events --stats` "data": cpu, memory, pids, blkio, hugetlb. */
+/**
+ * How many processes the kernel's OOM killer has ended in the container's
+ * memory cgroup (v1 memory.oom_control, v2 memory.events: "oom_kill N"); 0
+ * when the cgroup or the counter is not there.
+ */
+export function oomKills(rec: CgroupRecord): number {
+  const file = rec.paths.memory ? path.join(rec.paths.memory, 'memory.oom_control') : rec.paths.unified ? path.join(rec.paths.unified, 'memory.events') : undefined;
+  try {
+    return file ? (readKeyValues(file).oom_kill ?? 0) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function stats(rec: CgroupRecord): object {
   return collectStats(rec);
 }

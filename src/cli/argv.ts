@@ -2,7 +2,7 @@
 // runc, flags end at the id, and what follows is the command with its own
 // flags (`sh -c ...`).  This inserts "--" after the id so yargs leaves them
 // alone.
-import { CREATE_OPTIONS, EXEC_OPTIONS, GLOBAL_OPTIONS, RUN_OPTIONS, valueFlags } from './options';
+import { CREATE_OPTIONS, EXEC_OPTIONS, GLOBAL_OPTIONS, RUN_OPTIONS, spellingMap, spellings, valueFlags } from './options';
 
 const GLOBAL_VALUE_FLAGS = valueFlags(GLOBAL_OPTIONS);
 
@@ -12,6 +12,43 @@ export const VALUE_FLAGS: Record<string, readonly string[]> = {
   create: valueFlags(CREATE_OPTIONS),
   exec: valueFlags(EXEC_OPTIONS),
 };
+
+/** Spelling -> long name of the options that take a value, per verb (as VALUE_FLAGS). */
+const VALUE_NAMES: Record<string, Record<string, string>> = Object.fromEntries(
+  Object.entries({ run: { ...CREATE_OPTIONS, ...RUN_OPTIONS }, create: CREATE_OPTIONS, exec: EXEC_OPTIONS }).map(([verb, table]) => [
+    verb,
+    { ...spellingMap(table, 'string'), ...spellingMap(table, 'number') },
+  ]),
+);
+
+/**
+ * "-m -5m": yargs takes a value that starts with "-" for flags ("unknown
+ * argument: 5"), so a negative-looking value of a flag that takes one is
+ * joined to it ("--memory=-5m"), and the flag's own check says what is wrong
+ * with it.  Only before "--" (the command after it is left alone).
+ */
+export function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  let names: Record<string, string> = {};
+  let verb: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return [...out, ...argv.slice(i)];
+    const name = Object.prototype.hasOwnProperty.call(names, a) ? names[a] : undefined;
+    if (name !== undefined && /^-[\d.]/.test(argv[i + 1] ?? '')) {
+      out.push(`--${name}=${argv[++i]}`);
+      continue;
+    }
+    out.push(a);
+    // a flag's value is not the verb, whatever it looks like
+    if ((name !== undefined || GLOBAL_VALUE_FLAGS.includes(a)) && i + 1 < argv.length) out.push(argv[++i]);
+    else if (!a.startsWith('-') && verb === undefined) {
+      verb = a;
+      names = VALUE_NAMES[verb] ?? {};
+    }
+  }
+  return out;
+}
 
 /** The first argument that is neither a flag nor a global flag's value: the verb. */
 export function firstPositional(argv: string[]): string | undefined {
@@ -86,4 +123,29 @@ export function joinStdinValues(argv: string[]): string[] {
     out.push(a);
   }
   return out;
+}
+
+/** argv as the yargs parser takes it: run's and exec's command split off, flag values joined where yargs would misread them. */
+export function preparedArgv(argv: string[]): string[] {
+  return joinStdinValues(joinNegativeValues(splitCommand(argv)));
+}
+
+/**
+ * How many of the command's first words are run's own flags (with their
+ * values): `run c8 -b B echo hi` took "-b B" for the command (runc's rule:
+ * flags end at the id).  0 when the command starts with anything else.
+ */
+export function leadingRunFlags(cmd: string[]): number {
+  const table = { ...GLOBAL_OPTIONS, ...CREATE_OPTIONS, ...RUN_OPTIONS } as Record<string, { type: string; alias?: string }>;
+  const all = new Map(Object.entries(table).flatMap(([name, o]) => spellings(name, o).map((sp) => [sp, o.type] as const)));
+  const shortBooleans = new Set([...all].filter(([sp, t]) => t === 'boolean' && /^-\w$/.test(sp)).map(([sp]) => sp[1]));
+  let i = 0;
+  while (i < cmd.length) {
+    const w = cmd[i];
+    const type = all.get(w.includes('=') ? w.slice(0, w.indexOf('=')) : w);
+    if (type !== undefined) i += type === 'boolean' || w.includes('=') ? 1 : 2;
+    else if (/^-\w{2,}$/.test(w) && [...w.slice(1)].every((c) => shortBooleans.has(c))) i++; // -ti
+    else break;
+  }
+  return Math.min(i, cmd.length);
 }

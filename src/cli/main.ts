@@ -2,53 +2,18 @@
 // in ./commands; this file wires them and owns the one error handler.
 import type { CommandModule } from 'yargs';
 import type YargsFactory from 'yargs/yargs';
-import { AlreadyExistsError, NotFoundError, TsrunError, UsageError } from '../errors';
-import { createLogger } from '../runtime/log';
+import { UsageError } from '../errors';
 import { commands } from './commands';
 import { exit } from './exit';
-import { firstPositional, joinStdinValues, splitCommand } from './argv';
+import { firstPositional, preparedArgv } from './argv';
 import { parseFast } from './fast';
 import { GLOBAL_OPTIONS } from './options';
+import { reportError } from './report';
+
+export { reportError };
 
 export const VERSION = '0.1.0';
 export const SPEC_VERSION = '1.2.0';
-
-function logFlagsFrom(argv: string[]): { file?: string; format: 'text' | 'json' } {
-  let file: string | undefined;
-  let format: 'text' | 'json' = 'text';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--log') file = argv[++i];
-    else if (a.startsWith('--log=')) file = a.slice(6);
-    else if (a === '--log-format') format = argv[++i] === 'json' ? 'json' : 'text';
-    else if (a.startsWith('--log-format=')) format = a.slice(13) === 'json' ? 'json' : 'text';
-  }
-  return { file, format };
-}
-
-/** " --root DIR" when the command line gave one, for hints that name a command. */
-function rootFlag(argv: string[]): string {
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--root' && argv[i + 1] !== undefined) return ` --root ${argv[i + 1]}`;
-    if (argv[i].startsWith('--root=')) return ` --root ${argv[i].slice(7)}`;
-  }
-  return '';
-}
-
-/** The one place errors become output: `tsrun: <message>` on stderr (and the --log file). */
-export function reportError(err: unknown, argv: string[]): number {
-  let msg = err instanceof Error ? err.message : String(err);
-  // what to do next (the message itself stays: podman and containerd match "does not exist")
-  const root = rootFlag(argv);
-  if (err instanceof NotFoundError) msg += ` (see "tsrun${root} list")`;
-  else if (err instanceof AlreadyExistsError) msg += ` (pick another id, or remove it: "tsrun${root} rm -f ID")`;
-  const flags = logFlagsFrom(argv);
-  if (flags.file) createLogger({ ...flags }).error(msg);
-  const lines = msg.split('\n');
-  process.stderr.write(lines.map((l) => `tsrun: ${l}\n`).join(''));
-  if (!(err instanceof TsrunError) && process.env.TSRUN_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  return err instanceof TsrunError ? err.exitCode : 1;
-}
 
 /** yargs' messages, made to say what to do next. */
 export function usageMessage(msg: string, argv: string[]): string {
@@ -70,7 +35,7 @@ export function usageMessage(msg: string, argv: string[]): string {
   return `${msg.charAt(0).toLowerCase()}${msg.slice(1)} ${help}`;
 }
 
-/** The yargs parser of the whole CLI over argv (already through splitCommand and joinStdinValues). */
+/** The yargs parser of the whole CLI over argv (already through preparedArgv). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function buildParser(argv: string[], cmds: CommandModule<any, any>[] = commands) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -106,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     await c.handler(fast.args as never);
     return exit.code;
   }
-  argv = joinStdinValues(splitCommand(argv));
+  argv = preparedArgv(argv);
   const parser = buildParser(argv);
   parser.middleware((a) => {
     if (a.version && a._.length === 0) {

@@ -10,11 +10,12 @@ import { defaultDataDir, defaultRoot } from '../runtime/paths';
 export const OVERRIDE_OPTIONS = {
   env: { alias: 'e', type: 'string', array: true, nargs: 1, describe: 'set KEY=VALUE in the environment (KEY alone: its value here)' },
   volume: { alias: 'v', type: 'string', array: true, nargs: 1, describe: 'bind HOST:CONTAINER[:ro] (a relative HOST is from the current dir)' },
-  memory: { alias: 'm', type: 'string', describe: 'memory limit (64m, 1g)' },
-  cpus: { type: 'number', describe: 'CPU quota in CPUs (1.5)' },
-  'cpu-shares': { type: 'number', describe: 'CPU weight (cgroup v1 shares)' },
-  'cpuset-cpus': { type: 'string', describe: 'CPUs allowed (0-2,4)' },
-  'pids-limit': { type: 'number', describe: 'maximum number of processes' },
+  memory: { alias: 'm', type: 'string', describe: 'memory limit (64m, 1g; at least 1m; a number without a unit is bytes)' },
+  // numbers typed as strings: overrides.ts parses them and quotes a bad one as it was given
+  cpus: { type: 'string', describe: 'CPU quota in CPUs (1.5; at most the online CPUs)' },
+  'cpu-shares': { type: 'string', describe: 'CPU weight (cgroup v1 shares, 2-262144)' },
+  'cpuset-cpus': { type: 'string', describe: 'CPUs allowed (0-2,4; online ones)' },
+  'pids-limit': { type: 'string', describe: 'maximum number of processes (-1: no limit)' },
   hostname: { type: 'string', describe: 'hostname (gives the container its own UTS namespace)' },
   cwd: { alias: 'w', type: 'string', describe: 'working directory of the process' },
   user: { alias: 'u', type: 'string', describe: 'uid[:gid] of the process (numeric)' },
@@ -60,7 +61,7 @@ export const RUN_OPTIONS = {
 export const EXEC_OPTIONS = {
   process: { alias: 'p', type: 'string', describe: 'an OCI process JSON file ("-" for stdin)' },
   env: { alias: 'e', type: 'string', array: true, nargs: 1, describe: 'KEY=VALUE (repeatable)' },
-  cwd: { type: 'string', describe: 'working directory in the container' },
+  cwd: { alias: 'w', type: 'string', describe: 'working directory in the container' },
   user: { alias: 'u', type: 'string', describe: 'uid[:gid]' },
   'additional-gids': { alias: 'g', type: 'number', array: true, nargs: 1 },
   cap: { alias: 'c', type: 'string', array: true, nargs: 1, describe: 'add a capability (repeatable)' },

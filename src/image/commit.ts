@@ -18,6 +18,8 @@ import { TsrunError } from '../errors';
 import { END_OF_ARCHIVE, encodeHeader, padding, type EntryType } from './tarformat';
 import type { LayerRef } from './store';
 import { Progress } from './progress';
+import { DEFAULT_PATH, goArch, indexTar } from './source';
+import { writeFileAtomic } from '../runtime/store';
 
 export interface CommitOptions {
   dataDir: string;
@@ -104,6 +106,14 @@ class TarSink {
   }
 }
 
+/** A sink that only counts: a dry run of the walk gives the tar's size (progress' total) without reading a file. */
+class CountSink {
+  bytes = 0;
+  async write(b: Buffer): Promise<void> {
+    this.bytes += b.length;
+  }
+}
+
 // ---- walking a stack of dirs as overlayfs would merge them -------------------
 
 interface WalkOpts {
@@ -136,7 +146,7 @@ class Writer {
   private links = new Map<string, string>();
   files = 0;
   constructor(
-    private readonly sink: TarSink,
+    private readonly sink: TarSink | CountSink,
     private readonly opts: WalkOpts,
   ) {}
 
@@ -159,6 +169,10 @@ class Writer {
   }
 
   private async file(abs: string, st: fs.Stats): Promise<void> {
+    if (this.sink instanceof CountSink) {
+      this.sink.bytes += st.size + padding(st.size);
+      return;
+    }
     const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
       let left = st.size;
@@ -278,10 +292,14 @@ function tmpName(out: string): string {
   return path.join(path.dirname(out), `.${path.basename(out)}.tmp-${crypto.randomBytes(4).toString('hex')}`);
 }
 
-/** Run fn with a temp path next to `out`; remove the temp on error and on SIGINT/SIGTERM. */
-async function atomically(out: string, isDir: boolean, fn: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = tmpName(out);
-  const cleanup = () => fs.rmSync(tmp, { recursive: true, force: true });
+/**
+ * Runs fn with a set of temp paths it may add to: each is removed (rm -r) when
+ * fn fails and on SIGINT/SIGTERM meanwhile; on success they are fn's to have
+ * renamed or removed.
+ */
+async function withTemps<T>(fn: (temps: Set<string>) => Promise<T>): Promise<T> {
+  const temps = new Set<string>();
+  const cleanup = () => temps.forEach((t) => fs.rmSync(t, { recursive: true, force: true }));
   const onSig = (sig: NodeJS.Signals) => {
     cleanup();
     process.exit(sig === 'SIGINT' ? 130 : 143);
@@ -289,19 +307,7 @@ async function atomically(out: string, isDir: boolean, fn: (tmp: string) => Prom
   process.on('SIGINT', onSig);
   process.on('SIGTERM', onSig);
   try {
-    await fn(tmp);
-    if (isDir && fs.existsSync(out)) {
-      const old = tmpName(out);
-      fs.renameSync(out, old);
-      fs.renameSync(tmp, out);
-      fs.rmSync(old, { recursive: true, force: true });
-    } else fs.renameSync(tmp, out);
-    const dfd = fs.openSync(path.dirname(out), 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
+    return await fn(temps);
   } catch (e) {
     cleanup();
     throw e;
@@ -311,23 +317,55 @@ async function atomically(out: string, isDir: boolean, fn: (tmp: string) => Prom
   }
 }
 
+/**
+ * Run fn with a temp path next to `out` (and its set of further temps), then
+ * rename the temp to `out`.  A dir is never renamed over one that is there
+ * (rename(2) refuses a non-empty one): commit extends existing layouts in place.
+ */
+async function atomically(out: string, fn: (tmp: string, temps: Set<string>) => Promise<void>): Promise<void> {
+  await withTemps(async (temps) => {
+    const tmp = tmpName(out);
+    temps.add(tmp);
+    await fn(tmp, temps);
+    fs.renameSync(tmp, out);
+    temps.delete(tmp);
+    const dfd = fs.openSync(path.dirname(out), 'r');
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  });
+}
+
 interface TarResult {
   diffId: string;
   digest: string;
   size: number;
 }
 
+/** The tar of `stack`, entry by entry, into sink (the end-of-archive blocks not included). */
+async function walkTar(sink: TarSink | CountSink, stack: string[], opts: WalkOpts): Promise<void> {
+  const w = new Writer(sink, opts);
+  const rootSt = fs.lstatSync(stack[0]);
+  // the root dir entry carries the root's mode/owner/times
+  await w.entry('.', stack[0], rootSt, opts.diff ? new Map() : xattrsOf(stack[0]).keep);
+  if (opts.diff && xattrsOf(stack[0]).opaque) await w.opaqueMarker('');
+  await w.walk(stack, '', stack.map((_, i) => i));
+}
+
 /** Write one tar of `stack` to `file` (new). */
 async function writeTar(file: string, stack: string[], opts: WalkOpts, gzip: boolean, progress: Progress): Promise<TarResult> {
+  if (progress.shows) {
+    // the total, for "12.0 MiB / 80.5 MiB": a walk that reads no file data
+    const count = new CountSink();
+    await walkTar(count, stack, opts);
+    progress.total = count.bytes + END_OF_ARCHIVE.length;
+  }
   const fd = fs.openSync(file, 'wx', 0o644);
   try {
     const sink = new TarSink(fd, gzip, progress);
-    const w = new Writer(sink, opts);
-    const rootSt = fs.lstatSync(stack[0]);
-    // the root dir entry carries the root's mode/owner/times
-    await w.entry('.', stack[0], rootSt, opts.diff ? new Map() : xattrsOf(stack[0]).keep);
-    if (opts.diff && xattrsOf(stack[0]).opaque) await w.opaqueMarker('');
-    await w.walk(stack, '', stack.map((_, i) => i));
+    await walkTar(sink, stack, opts);
     await sink.end();
     fs.fsyncSync(fd);
     progress.bytes(sink.bytes, true);
@@ -346,20 +384,201 @@ function pruneSet(volumes: string[]): Set<string> {
   return s;
 }
 
-function goArch(): string {
-  return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch] ?? process.arch;
-}
-
-/** Write a blob into <layout>/blobs/sha256/<hex> and return its descriptor data. */
+/** Write a blob into <layout>/blobs/sha256/<hex> (temp file + rename: a reader of a shared layout never sees half of it). */
 function putBlob(layout: string, data: Buffer): { digest: string; size: number } {
   const hex = crypto.createHash('sha256').update(data).digest('hex');
-  const f = path.join(layout, 'blobs', 'sha256', hex);
-  fs.writeFileSync(f, data, { mode: 0o644 });
+  writeFileAtomic(path.join(layout, 'blobs', 'sha256', hex), data);
   return { digest: `sha256:${hex}`, size: data.length };
+}
+
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
+
+interface IndexJson {
+  schemaVersion?: number;
+  mediaType?: string;
+  manifests?: { annotations?: Record<string, string>; [k: string]: unknown }[];
+  [k: string]: unknown;
+}
+
+/**
+ * index.json with `tag` naming the manifest `desc`: the entry that had that
+ * tag goes, every other entry (other tags, untagged ones) stays as it was.
+ */
+export function withTag(index: IndexJson | undefined, desc: { digest: string; size: number }, tag: string): IndexJson {
+  const kept = (index?.manifests ?? []).filter((m) => m.annotations?.[REF_NAME] !== tag);
+  return {
+    ...index,
+    schemaVersion: 2,
+    mediaType: index?.mediaType ?? INDEX_TYPE,
+    manifests: [...kept, { mediaType: MANIFEST_TYPE, ...desc, annotations: { [REF_NAME]: tag } }],
+  };
+}
+
+/** What --oci OUT names: an oci-archive (a tar of a layout) when it ends in .tar, else a layout dir. */
+export function isOciArchive(out: string): boolean {
+  return out.endsWith('.tar');
+}
+
+/**
+ * Refuses, before anything is written, an output commit cannot write: its
+ * directory missing, or an existing OUT of the wrong kind (--oci extends only
+ * an existing OCI layout or oci-archive; a tar is never written over a dir).
+ */
+function checkOutput(out: string, mode: CommitOptions['mode']): void {
+  const dir = path.dirname(out);
+  let d: fs.Stats | undefined;
+  try {
+    d = fs.statSync(dir);
+  } catch {
+    d = undefined;
+  }
+  if (!d?.isDirectory()) throw new CommitError(`commit: "${dir}" is not a directory: make it first (mkdir -p), or write elsewhere`);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(out);
+  } catch {
+    return;
+  }
+  const other = 'give a new path, or remove it first';
+  if (mode !== 'oci' || isOciArchive(out)) {
+    if (st.isDirectory()) throw new CommitError(`commit: "${out}" is a directory: ${mode === 'oci' ? 'an oci-archive is a file; ' : ''}${other}`);
+    if (mode === 'oci' && !openArchiveIndex(out)) throw new CommitError(`commit --oci: "${out}" exists and is not an oci-archive: ${other}`);
+    return;
+  }
+  if (!st.isDirectory() || !fs.existsSync(path.join(out, 'oci-layout')) || !fs.existsSync(path.join(out, 'index.json'))) {
+    throw new CommitError(`commit --oci: "${out}" exists and is not an OCI image layout (no oci-layout and index.json): ${other}`);
+  }
+}
+
+/** The members of an oci-archive (by name), or undefined when `file` is not one. */
+function openArchiveIndex(file: string): Map<string, { offset: number; size: number }> | undefined {
+  const members = indexTar(file);
+  return members && members.has('index.json') && members.has('oci-layout') ? members : undefined;
+}
+
+/** Copies the layout inside an oci-archive into the (new) dir `layout`. */
+function extractArchive(file: string, layout: string): void {
+  const members = openArchiveIndex(file);
+  if (!members) throw new CommitError(`commit --oci: "${file}" is not an oci-archive`);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (const [name, m] of members) {
+      if (name !== 'index.json' && name !== 'oci-layout' && !/^blobs\/sha256\/[0-9a-f]{64}$/.test(name)) continue;
+      const dst = fs.openSync(path.join(layout, name), 'wx', 0o644);
+      try {
+        const buf = Buffer.allocUnsafe(Math.min(m.size, 1 << 20) || 1);
+        for (let done = 0; done < m.size; ) {
+          const n = fs.readSync(fd, buf, 0, Math.min(buf.length, m.size - done), m.offset + done);
+          if (n === 0) throw new CommitError(`commit --oci: "${file}": ${name} is cut short`);
+          fs.writeSync(dst, buf, 0, n);
+          done += n;
+        }
+      } finally {
+        fs.closeSync(dst);
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes the image's blobs (layers, config, manifest) into `layout`; returns the manifest's descriptor. */
+async function writeImage(o: CommitOptions, layout: string, progress: Progress, temps: Set<string>): Promise<{ digest: string; size: number }> {
+  const layered = o.layers.length > 0;
+  const prune = pruneSet(o.volumes);
+  const layerDescs: { mediaType: string; digest: string; size: number }[] = [];
+  const diffIds: string[] = [];
+  const history: { created: string; created_by: string; comment?: string }[] = [];
+  const now = new Date().toISOString();
+  const add = async (stack: string[], diff: boolean, what: string, n: number, of: number) => {
+    progress.layer(n, of);
+    progress.start(what, 0);
+    // a temp name of its own: another commit may be writing into the same layout
+    const t = tmpName(path.join(layout, 'layer.tar'));
+    temps.add(t);
+    const r = await writeTar(t, stack, { diff, prune: diff ? new Set() : prune }, false, progress);
+    fs.renameSync(t, path.join(layout, 'blobs', 'sha256', r.digest.slice(7)));
+    temps.delete(t);
+    layerDescs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: r.digest, size: r.size });
+    diffIds.push(r.diffId);
+    history.push({ created: now, created_by: `tsrun commit ${what}` });
+  };
+  if (layered) {
+    const of = o.layers.length + 1;
+    // base layers: each store dir back into an OCI layer (overlay whiteouts -> .wh.)
+    for (let i = 0; i < o.layers.length; i++) await add([o.layers[i].dir], true, `base layer ${o.layers[i].digest}`, i + 1, of);
+    await add([o.upper!], true, `container ${o.id}`, of, of);
+  } else await add([o.rootfs], false, `container ${o.id}`, 1, 1);
+
+  const ic = o.imageConfig ?? {};
+  const config = {
+    created: now,
+    architecture: goArch(),
+    os: 'linux',
+    config: {
+      ...(ic.user ? { User: ic.user } : {}),
+      Env: ic.env ?? [DEFAULT_PATH],
+      Cmd: ic.args ?? ['/bin/sh'],
+      WorkingDir: ic.cwd ?? '/',
+    },
+    rootfs: { type: 'layers', diff_ids: diffIds },
+    history,
+  };
+  const cfg = putBlob(layout, Buffer.from(JSON.stringify(config)));
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MANIFEST_TYPE,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
+    layers: layerDescs,
+  };
+  return putBlob(layout, Buffer.from(JSON.stringify(manifest)));
+}
+
+/** Points `tag` of the layout at `desc`: index.json read, changed (withTag), replaced by rename. */
+function tagImage(layout: string, desc: { digest: string; size: number }, tag: string): void {
+  const file = path.join(layout, 'index.json');
+  let index: IndexJson | undefined;
+  if (fs.existsSync(file)) {
+    try {
+      index = JSON.parse(fs.readFileSync(file, 'utf8')) as IndexJson;
+    } catch (e) {
+      throw new CommitError(`commit --oci: "${file}": ${(e as Error).message}: not an OCI image index`);
+    }
+  }
+  writeFileAtomic(file, JSON.stringify(withTag(index, desc, tag)));
+  if (!fs.existsSync(path.join(layout, 'oci-layout'))) writeFileAtomic(path.join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+}
+
+/** The whole image into `layout` (a dir with blobs/sha256), tagged. */
+async function commitInto(o: CommitOptions, layout: string, tag: string, progress: Progress, temps: Set<string>): Promise<void> {
+  fs.mkdirSync(path.join(layout, 'blobs', 'sha256'), { recursive: true });
+  const desc = await writeImage(o, layout, progress, temps);
+  tagImage(layout, desc, tag);
+}
+
+/**
+ * Into an existing layout dir, in place: new blobs (renamed in whole), then
+ * index.json replaced by rename, under flock(2) on the dir so that two
+ * commits into one layout do not lose each other's tag.  A failure leaves
+ * the layout as it was but for unreferenced blobs.
+ */
+async function commitIntoLayout(o: CommitOptions, layout: string, tag: string, progress: Progress): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const libc = require('../sys/libc') as typeof import('../sys/libc');
+  const fd = fs.openSync(layout, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    libc.flock(fd, libc.LOCK_EX, layout);
+    await withTemps((temps) => commitInto(o, layout, tag, progress, temps));
+  } finally {
+    fs.closeSync(fd); // releases the flock
+  }
 }
 
 export async function commitContainer(o: CommitOptions): Promise<void> {
   const out = path.resolve(o.out);
+  checkOutput(out, o.mode);
   const progress = new Progress(o.progress);
   const layered = o.layers.length > 0;
   if (layered && !o.upper) throw new CommitError('commit: a layered container needs its upper dir');
@@ -371,73 +590,32 @@ export async function commitContainer(o: CommitOptions): Promise<void> {
     const stack = o.mode === 'diff' ? [o.upper!] : layered ? [o.upper!, ...lowers] : [o.rootfs];
     const gzip = /\.(t?gz)$/.test(out);
     progress.start(`commit ${o.id}`, 0);
-    await atomically(out, false, async (tmp) => {
+    await atomically(out, async (tmp) => {
       await writeTar(tmp, stack, { diff: o.mode === 'diff', prune }, gzip, progress);
     });
     progress.finish();
     return;
   }
 
-  // --oci: an image layout dir
-  await atomically(out, true, async (tmp) => {
-    fs.mkdirSync(path.join(tmp, 'blobs', 'sha256'), { recursive: true });
-    const layerDescs: { mediaType: string; digest: string; size: number }[] = [];
-    const diffIds: string[] = [];
-    const history: { created: string; created_by: string; comment?: string }[] = [];
-    const now = new Date().toISOString();
-    const add = async (stack: string[], diff: boolean, what: string, n: number, of: number) => {
-      progress.layer(n, of);
-      progress.start(what, 0);
-      const t = path.join(tmp, `layer-${n}.tar`);
-      const r = await writeTar(t, stack, { diff, prune: diff ? new Set() : prune }, false, progress);
-      fs.renameSync(t, path.join(tmp, 'blobs', 'sha256', r.digest.slice(7)));
-      layerDescs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: r.digest, size: r.size });
-      diffIds.push(r.diffId);
-      history.push({ created: now, created_by: `tsrun commit ${what}` });
-    };
-    if (layered) {
-      const of = o.layers.length + 1;
-      // base layers: each store dir back into an OCI layer (overlay whiteouts -> .wh.)
-      for (let i = 0; i < o.layers.length; i++) await add([o.layers[i].dir], true, `base layer ${o.layers[i].digest}`, i + 1, of);
-      await add([o.upper!], true, `container ${o.id}`, of, of);
-    } else await add([o.rootfs], false, `container ${o.id}`, 1, 1);
-
-    const ic = o.imageConfig ?? {};
-    const config = {
-      created: now,
-      architecture: goArch(),
-      os: 'linux',
-      config: {
-        ...(ic.user ? { User: ic.user } : {}),
-        Env: ic.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-        Cmd: ic.args ?? ['/bin/sh'],
-        WorkingDir: ic.cwd ?? '/',
-      },
-      rootfs: { type: 'layers', diff_ids: diffIds },
-      history,
-    };
-    const cfg = putBlob(tmp, Buffer.from(JSON.stringify(config)));
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
-      layers: layerDescs,
-    };
-    const man = putBlob(tmp, Buffer.from(JSON.stringify(manifest)));
-    const tag = o.tag || 'latest';
-    const index = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          ...man,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
-        },
-      ],
-    };
-    fs.writeFileSync(path.join(tmp, 'index.json'), JSON.stringify(index));
-    fs.writeFileSync(path.join(tmp, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  });
+  // --oci: an image layout dir, or an oci-archive (the same, as one tar)
+  const tag = o.tag || 'latest';
+  if (!isOciArchive(out) && fs.existsSync(out)) await commitIntoLayout(o, out, tag, progress);
+  else if (!isOciArchive(out)) await atomically(out, (tmp, temps) => commitInto(o, tmp, tag, progress, temps));
+  else {
+    const had = fs.existsSync(out);
+    await atomically(out, async (tmp, temps) => {
+      // the layout in a dir of its own, then tarred: podman load -i takes the tar
+      const layout = tmpName(out);
+      temps.add(layout);
+      fs.mkdirSync(path.join(layout, 'blobs', 'sha256'), { recursive: true });
+      if (had) extractArchive(out, layout);
+      await commitInto(o, layout, tag, progress, temps);
+      progress.layer(0, 0);
+      progress.start(`archive ${path.basename(out)}`, 0);
+      await writeTar(tmp, [layout], { diff: false, prune: new Set() }, false, progress);
+      fs.rmSync(layout, { recursive: true, force: true });
+      temps.delete(layout);
+    });
+  }
   progress.finish();
 }

@@ -266,26 +266,43 @@ function resolveInRoot(dirsTopFirst: string[], dest: string, entry: string): str
 }
 
 /**
- * mkdir the host dirs; make each destination a directory in the container's
- * root: in its write layer (upper) when no layer has it, never in an image
- * layer.  Parent dirs that exist only in lower layers are created in upper
- * with the same mode and owner, so the merged view does not change.
+ * mkdir the host dirs that are missing (a host file is bound as a file, as
+ * docker and podman do); make each destination in the container's root, a
+ * directory, or an empty file for a file: in its write layer (upper) when no
+ * layer has it, never in an image layer.  Parent dirs that exist only in
+ * lower layers are created in upper with the same mode and owner, so the
+ * merged view does not change.
  */
 export function prepareVolumes(volumes: Volume[], st: ContainerStorage, layers: LayerRef[]): void {
   const stack = [st.upper, ...layers.map((l) => l.dir).reverse()];
   for (const v of volumes) {
     const entry = `${v.source}:${v.destination}`;
-    fs.mkdirSync(v.source, { recursive: true, mode: 0o755 });
-    if (!fs.statSync(v.source).isDirectory()) throw new ConfigError([`tsrun.volumes: "${entry}": host path is not a directory`]);
+    let src: fs.Stats | undefined;
+    try {
+      src = fs.statSync(v.source);
+    } catch {
+      src = undefined;
+    }
+    if (!src) {
+      fs.mkdirSync(v.source, { recursive: true, mode: 0o755 });
+      src = fs.statSync(v.source);
+    }
+    const file = !src.isDirectory();
+    if (file && !src.isFile()) throw new ConfigError([`tsrun.volumes: "${entry}": host path is neither a directory nor a regular file`]);
     const rel = resolveInRoot(stack, v.destination, entry);
     const parts = rel ? rel.split('/') : [];
+    if (file && !parts.length) throw new ConfigError([`tsrun.volumes: "${entry}": a file cannot be bound on the container's root`]);
     // the first component the merged view lacks; everything above it exists
     const hits: (MergedHit | null)[] = [];
     let missing = parts.length;
     for (let k = 0; k < parts.length; k++) {
       const hit = lookupMerged(stack, parts.slice(0, k + 1).join('/'));
-      if (hit && !hit.st.isDirectory())
-        throw new ConfigError([`tsrun.volumes: "${entry}": "/${parts.slice(0, k + 1).join('/')}" exists in the image and is not a directory`]);
+      const last = k === parts.length - 1;
+      const where = `"/${parts.slice(0, k + 1).join('/')}"`;
+      if (hit && last && file && hit.st.isDirectory())
+        throw new ConfigError([`tsrun.volumes: "${entry}": ${where} is a directory in the container, and the host path a file: bind a directory there, or the file elsewhere`]);
+      if (hit && !(last && file) && !hit.st.isDirectory())
+        throw new ConfigError([`tsrun.volumes: "${entry}": ${where} exists in the image and is not a directory`]);
       if (!hit) {
         missing = k;
         break;
@@ -300,6 +317,11 @@ export function prepareVolumes(volumes: Volume[], st: ContainerStorage, layers: 
       const inUpper = lstat(up);
       if (inUpper?.isDirectory()) continue;
       if (inUpper && isWhiteout(inUpper)) fs.unlinkSync(up);
+      if (file && k === parts.length - 1) {
+        // the mount point of a file volume: an empty file
+        fs.closeSync(fs.openSync(up, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, 0o644));
+        continue;
+      }
       fs.mkdirSync(up, { mode: 0o755 });
       const hit = k < missing ? hits[k] : null;
       if (hit) {

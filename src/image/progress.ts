@@ -2,8 +2,9 @@
 // a terminal (one line rewritten in place, at most 5 times a second), silent
 // otherwise.  A caller-supplied callback gets the same messages instead.
 
-function human(n: number): string {
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+/** Bytes for people, in binary units (1 MiB = 1024 KiB). */
+export function human(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   while (n >= 1024 && i < u.length - 1) {
     n /= 1024;
@@ -17,7 +18,8 @@ export class Progress {
   // process.stderr is created on first access (~0.5 ms): only when there is something to show
   private ttyCache: boolean | undefined;
   private label = '';
-  private total = 0;
+  /** the size the bytes count up to (0: unknown); start() sets it, a caller that learns it later too */
+  total = 0;
   private layerNo = 0;
   private layers = 0;
   private last = 0;
@@ -34,6 +36,11 @@ export class Progress {
 
   private get out(): ((msg: string) => void) | undefined {
     return this.cb ?? (this.tty ? (m) => process.stderr.write(`\r\x1b[K${m}`) : undefined);
+  }
+
+  /** Whether anything is shown (a terminal or a callback): work done only for the display can be skipped otherwise. */
+  get shows(): boolean {
+    return this.out !== undefined;
   }
 
   layer(n: number, of: number): void {

@@ -4,8 +4,9 @@
 import * as fs from 'fs';
 import type * as net from 'net';
 import * as path from 'path';
-import { cgroupPids, destroyCgroup, isFrozen, procsFiles, setupCgroup, thaw, uniqueDirs, type CgroupOp } from '../cgroups';
-import { SystemError, TsrunError, withCleanupErrors } from '../errors';
+import { cgroupPids, destroyCgroup, isFrozen, oomKills, procsFiles, setupCgroup, thaw, uniqueDirs, type CgroupOp } from '../cgroups';
+import { SystemError, TsrunError, withCleanupErrors, withMessage } from '../errors';
+import { human } from '../image/progress';
 import { runShim, shimFds, type ShimRun } from '../shim/client';
 import { lowerIdMap, lowerSpec } from '../shim/lower';
 import { PLAN } from '../shim/protocol';
@@ -257,10 +258,18 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     if (logFd !== undefined) fs.closeSync(logFd);
     const pid = (err as { pid?: number }).pid || rec.pid;
     if (pid && !rec.pid) rec.pid = pid;
+    // read before the cgroup goes: a limit too small to start in is the usual cause
+    const oom = rec.cgroup && oomKills(rec.cgroup) ? `: ${oomNote(spec.linux?.resources?.memory?.limit)}` : '';
     const cleanupErrors = destroyContainer(ctx, st, rec);
     lock.release();
-    throw withCleanupErrors(err, cleanupErrors);
+    throw withCleanupErrors(oom ? withMessage(err, `${(err as Error).message}${oom}`) : err, cleanupErrors);
   }
+}
+
+/** What to say when the kernel's OOM killer ended a container's process. */
+export function oomNote(limit: number | undefined): string {
+  const l = limit && limit > 0 ? ` (${human(limit)})` : '';
+  return `the kernel's OOM killer ended it: the memory limit${l} is too small for it (raise -m, or linux.resources.memory.limit)`;
 }
 
 /**

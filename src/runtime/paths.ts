@@ -49,3 +49,14 @@ export function shimPath(): string {
   }
   return path.join(__dirname, '..', 'native-shim', 'build', 'tsrun-shim');
 }
+
+/** A word as a shell reads it back: bare when safe, else in single quotes. */
+export function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A tsrun command line for a hint, to paste as it is: --root when it is not the default. */
+export function tsrunCommand(root: string | undefined, ...words: string[]): string {
+  const r = root && root !== DEFAULT_ROOT ? ['--root', root] : [];
+  return ['tsrun', ...r, ...words].map(shellWord).join(' ');
+}

@@ -1,7 +1,9 @@
 // run: create + start; in the foreground, forward signals to the container,
 // wait for it, delete it and return its exit status.
 import { attachTerminal, InternalConsole, type TerminalRelay } from './console';
-import { create, type CreateOptions } from './create';
+import { oomKills } from '../cgroups';
+import { store } from './container';
+import { create, oomNote, type CreateOptions } from './create';
 import type { RuntimeContext } from './context';
 import { deleteContainer } from './delete';
 import { start } from './start';
@@ -30,6 +32,8 @@ export function forwardSignals(pid: number, except: NodeJS.Signals[] = []): () =
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
+  /** a line for the person at the terminal (the OOM killer ended the container) */
+  notice?: (msg: string) => void;
   /** with a terminal tsrun relays itself: forward stdin to it (default true; `-t` without `-i` gives false) */
   stdin?: boolean;
 }
@@ -73,6 +77,16 @@ export async function run(ctx: RuntimeContext, o: RunOptions): Promise<number> {
   } finally {
     relay?.restore();
     unforward();
+  }
+  // SIGKILL and the cgroup's OOM counter: the memory limit, not someone's kill (read before delete removes the cgroup)
+  if (code === 128 + 9 && rec.cgroup && oomKills(rec.cgroup)) {
+    let limit: number | undefined;
+    try {
+      limit = store(ctx).readConfig(o.id).linux?.resources?.memory?.limit ?? undefined;
+    } catch {
+      limit = undefined;
+    }
+    o.notice?.(`container "${o.id}" was killed (exit ${code}): ${oomNote(limit)}`);
   }
   deleteContainer(ctx, o.id, true);
   return code;

@@ -4,7 +4,7 @@
 // the directory, so they serialize, and a crashed holder never blocks anyone.
 import * as fs from 'fs';
 import * as path from 'path';
-import { AlreadyExistsError, NotFoundError, SystemError } from '../errors';
+import { AlreadyExistsError, NotAContainerError, NotFoundError, SystemError } from '../errors';
 import { validateId } from './id';
 import { EXEC_FIFO, STATE_FILE } from './paths';
 import { FRONT_FILE, frontRecord } from './front-record';
@@ -86,8 +86,12 @@ export class StateStore {
     return fs.existsSync(this.dir(id));
   }
 
-  /** The record, or NotFoundError. A directory without state.json (a create killed
-   *  before it wrote anything) reads as a record with pid 0. */
+  /**
+   * The record, or NotFoundError.  A directory without state.json is a create
+   * killed before it wrote anything when it is empty (or holds only a temp
+   * state.json): it reads as a record with pid 0.  One that holds anything
+   * else tsrun did not make: NotAContainerError, and nothing touches it.
+   */
   read(id: string): ContainerRecord {
     const dir = this.dir(id);
     let text: string;
@@ -95,6 +99,7 @@ export class StateStore {
       text = fs.readFileSync(path.join(dir, STATE_FILE), 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(dir)) {
+        if (!onlyClaimed(dir)) throw new NotAContainerError(id, dir);
         return { ociVersion: '1.2.0', id, pid: 0, pidStartTime: 0, bundle: '', rootfs: '', created: '', owner: '', annotations: {} };
       }
       throw new NotFoundError(id);
@@ -150,9 +155,21 @@ export class StateStore {
   }
 }
 
+/** The temp file writeFileAtomic makes for state.json (before its rename). */
+const STATE_TEMP = new RegExp(`^${STATE_FILE.replace('.', '\\.')}\\.\\d+\\.tmp$`);
+
+/** A state dir as claim() leaves it before state.json is there: empty, or only state.json's temp file. */
+function onlyClaimed(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).every((n) => STATE_TEMP.test(n));
+  } catch {
+    return true; // gone meanwhile: NotFoundError follows
+  }
+}
+
 /** Write via a temp file in the same directory and rename, so readers never see half a file. */
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}.tmp`; // the form STATE_TEMP knows
   try {
     fs.writeFileSync(tmp, data, { mode });
     fs.renameSync(tmp, file);

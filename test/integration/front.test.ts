@@ -90,7 +90,7 @@ test('resource flags (-m, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit) set
 test('bad flag values are refused before anything is made, saying what to give', () => {
   for (const [flags, msg] of [
     [['-m', 'lots'], /--memory: invalid size "lots"/],
-    [['--cpus', '0'], /--cpus 0: give a positive number/],
+    [['--cpus', '0'], /--cpus "0": give a positive number/],
     [['-u', 'nobody'], /--user "nobody": give a numeric uid\[:gid\]/],
     [['-w', 'rel'], /--cwd "rel": give an absolute path/],
     [['-v', 'nocolon'], /-v "nocolon": expected HOST:CONTAINER\[:ro\]/],
@@ -207,7 +207,7 @@ test('stop uses the stopSignal annotation; rm refuses a running container, rm -f
     w.ok(['run', '-d', '-b', B, 'st3']);
     const r = w.tsrun(['rm', 'st3']);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /not stopped: running .*tsrun stop st3/);
+    assert.match(r.stderr, new RegExp(`not stopped: running .*"tsrun --root ${w.root} stop st3"`));
     w.ok(['rm', '-f', 'st3']);
     assert.match(w.tsrun(['state', 'st3']).stderr, /does not exist/);
   } finally {

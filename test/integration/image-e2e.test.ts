@@ -242,7 +242,6 @@ test('commit --oci: runs again under tsrun (spec --image), loads into podman and
   return waitFor(() => w.state('o1').status === 'stopped', 5000, 'o1 stopped').then(() => {
     const oci = path.join(w.dir, 'oci-out');
     w.ok(['commit', '--oci', `${oci}:v1`, 'o1']);
-    w.ok(['delete', 'o1']);
     assert.ok(fs.existsSync(path.join(oci, 'index.json')));
 
     const sb = path.join(w.dir, 'from-oci');
@@ -256,12 +255,13 @@ test('commit --oci: runs again under tsrun (spec --image), loads into podman and
 
     const pm = podman();
     if (typeof pm === 'string') {
+      w.ok(['delete', 'o1']);
       t.skip(pm);
       return;
     }
-    // as an oci-archive: podman names the image after its ref.name ("v1")
+    // commit --oci FILE.tar writes an oci-archive: podman names the image after its ref.name ("v1")
     const archive = path.join(w.dir, 'oci-out.tar');
-    assert.equal(spawnSync('tar', ['-C', oci, '-cf', archive, '.']).status, 0);
+    w.ok(['commit', '--oci', `${archive}:v1`, 'o1']);
     const load = pm.run(['load', '-i', archive]);
     assert.equal(load.code, 0, load.stderr);
     const name = /Loaded image(?:\(s\))?: (\S+)/.exec(load.stdout)?.[1];
@@ -269,7 +269,63 @@ test('commit --oci: runs again under tsrun (spec --image), loads into podman and
     const p = pm.run(['run', '--rm', name!, 'sh', '-c', 'cat /etc/note; test -e /etc/nsswitch.conf || echo gone']);
     assert.equal(p.code, 0, p.stderr);
     assert.equal(p.stdout, 'from-oci\ngone\n');
+    w.ok(['delete', 'o1']);
   });
+});
+
+test('commit --oci into an existing layout or oci-archive adds its tag and keeps the others; a wrong OUT is refused, nothing written', async () => {
+  const b = w.layered((s) => (s.process.args = ['sh', '-c', 'echo $TAG > /etc/tag']), 'tags');
+  const ran = (tag: string) => {
+    w.ok(['create', '--bundle', b, '-e', `TAG=${tag}`, `t-${tag}`]);
+    w.ok(['start', `t-${tag}`]);
+    return waitFor(() => w.state(`t-${tag}`).status === 'stopped', 30000, `t-${tag} stopped`);
+  };
+  await ran('one');
+  await ran('two');
+  const tags = (index: string) =>
+    (JSON.parse(fs.readFileSync(index, 'utf8')).manifests as { annotations?: Record<string, string> }[]).map((m) => m.annotations?.['org.opencontainers.image.ref.name']);
+  const tagIn = (src: string) => {
+    const sb = path.join(w.dir, `spec-${path.basename(src).replace(/[:.]/g, '-')}`);
+    fs.rmSync(sb, { recursive: true, force: true });
+    w.ok(['spec', '--image', src, '--bundle', sb]);
+    return runIn(sb, 'tag-check', ['cat', '/etc/tag']).stdout;
+  };
+  for (const out of [path.join(w.dir, 'img'), path.join(w.dir, 'img.tar')]) {
+    w.ok(['commit', '--oci', `${out}:v1`, 't-one']);
+    w.ok(['commit', '--oci', `${out}:v2`, 't-two']);
+    assert.equal(tagIn(`${out}:v1`), 'one\n', `${out}: v1 is still there after v2 was added`);
+    assert.equal(tagIn(`${out}:v2`), 'two\n');
+    w.ok(['commit', '--oci', `${out}:v1`, 't-two']); // the same tag again: replaced, not doubled
+    assert.equal(tagIn(`${out}:v1`), 'two\n');
+    assert.equal(tagIn(`${out}:v2`), 'two\n');
+  }
+  assert.deepEqual(tags(path.join(w.dir, 'img', 'index.json')), ['v2', 'v1']);
+  const listed = spawnSync('tar', ['-tf', path.join(w.dir, 'img.tar')], { encoding: 'utf8' }).stdout.split('\n');
+  assert.ok(listed.includes('index.json') && listed.includes('oci-layout'), 'an oci-archive: the layout at the top of the tar');
+  assert.deepEqual(ls(w.dir).filter((n) => n.includes('.tmp')), [], 'no temp files left');
+  assert.deepEqual(ls(path.join(w.dir, 'img')).filter((n) => n.startsWith('.')), [], 'no temp files left in the layout');
+
+  // an OUT commit cannot write: one line, nothing changed or left behind
+  const notLayout = path.join(w.dir, 'not-a-layout');
+  fs.mkdirSync(notLayout);
+  fs.writeFileSync(path.join(notLayout, 'mine'), 'keep');
+  const refusals: [string[], RegExp][] = [
+    [['commit', '--oci', `${notLayout}:v1`, 't-one'], /^tsrun: commit --oci: ".*\/not-a-layout" exists and is not an OCI image layout \(no oci-layout and index\.json\): give a new path, or remove it first\n$/],
+    [['commit', 't-one', '/nonexistent-dir/sub/x.tar'], /^tsrun: commit: "\/nonexistent-dir\/sub" is not a directory: make it first \(mkdir -p\), or write elsewhere\n$/],
+    [['commit', '--oci', `${path.join(w.dir, 'notes.tar')}:v1`, 't-one'], /^tsrun: commit --oci: ".*\/notes\.tar" exists and is not an oci-archive: give a new path, or remove it first\n$/],
+    [['commit', 't-one', notLayout], /^tsrun: commit: ".*\/not-a-layout" is a directory: give a new path, or remove it first\n$/],
+  ];
+  fs.writeFileSync(path.join(w.dir, 'notes.tar'), 'not a tar');
+  for (const [args, want] of refusals) {
+    const r = w.tsrun(args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.match(r.stderr, want);
+  }
+  assert.deepEqual(fs.readdirSync(notLayout), ['mine']);
+  assert.equal(fs.readFileSync(path.join(w.dir, 'notes.tar'), 'utf8'), 'not a tar');
+  assert.deepEqual(ls(w.dir).filter((n) => n.includes('.tmp')), [], 'no temp files left');
+  w.ok(['delete', 't-one']);
+  w.ok(['delete', 't-two']);
 });
 
 test('spec --image on a podman-saved busybox image (oci-archive) runs', (t) => {

@@ -252,7 +252,7 @@ test('errors: bad ids and duplicate ids', () => {
   w.ok(['create', '--bundle', sleeper(), 'dup']);
   const r = w.tsrun(['create', '--bundle', sleeper(), 'dup']);
   assert.notEqual(r.code, 0);
-  assert.equal(r.stderr, `tsrun: container "dup" already exists (pick another id, or remove it: "tsrun --root ${w.root} rm -f ID")\n`);
+  assert.equal(r.stderr, `tsrun: container "dup" already exists (pick another id, or remove it: "tsrun --root ${w.root} rm -f dup")\n`);
   assert.equal(w.state('dup').status, 'created', 'the first container is untouched');
   w.ok(['delete', '--force', 'dup']);
 });

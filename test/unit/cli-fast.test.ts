@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { parseFast } from '../../src/cli/fast';
 import { buildParser } from '../../src/cli/main';
 import { commands } from '../../src/cli/commands';
-import { joinStdinValues, splitCommand, trailingCommand } from '../../src/cli/argv';
+import { preparedArgv, trailingCommand } from '../../src/cli/argv';
 
 /** What yargs hands the verb's handler for argv: its kebab-case keys (aliases and camelCase dropped). */
 async function viaYargs(argv: string[]): Promise<Record<string, unknown>> {
   let got: Record<string, unknown> | undefined;
   const cmds = commands.map((c) => ({ ...c, handler: (a: Record<string, unknown>) => void (got = a) }));
-  const split = joinStdinValues(splitCommand(argv));
+  const split = preparedArgv(argv);
   await buildParser(split, cmds).parseAsync(split);
   assert.ok(got, `yargs called no handler for ${JSON.stringify(argv)}`);
   return normalize(got);
@@ -19,7 +19,8 @@ function normalize(a: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const aliases = new Set(['b', 'f', 'a', 'd', 'v', 'h', '$0', '_', 'command']);
   for (const [k, v] of Object.entries(a)) {
-    if (aliases.has(k) || k.length === 1 || /[A-Z]/.test(k) || v === undefined) continue;
+    // an empty variadic positional (rm's more-ids) is as absent
+    if (aliases.has(k) || k.length === 1 || /[A-Z]/.test(k) || v === undefined || (Array.isArray(v) && v.length === 0)) continue;
     out[k] = v;
   }
   const cmd = trailingCommand(a as never);

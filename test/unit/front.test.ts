@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitCommand } from '../../src/cli/argv';
-import { applyOverrides, overrideFrom } from '../../src/cli/overrides';
+import { joinNegativeValues, leadingRunFlags, splitCommand } from '../../src/cli/argv';
+import { applyOverrides, formatCpuList, overrideFrom, parseCpuList } from '../../src/cli/overrides';
 import { timeAgo } from '../../src/cli/humantime';
 import { generateId, validateId } from '../../src/runtime/id';
 import type { Spec } from '../../src/spec/types';
@@ -63,7 +63,7 @@ test('overrides: process fields, env merged by key, volumes made absolute, a UTS
 
 test('overrides: resources', () => {
   const s = base();
-  applyOverrides(s, { memory: '64m', cpus: 1.5, 'cpu-shares': 512, 'cpuset-cpus': '0-1', 'pids-limit': 20 });
+  applyOverrides(s, { memory: '64m', cpus: '1.5', 'cpu-shares': '512', 'cpuset-cpus': '0-1', 'pids-limit': '20' }, { cpus: [0, 1] });
   assert.deepEqual(s.linux!.resources, {
     memory: { limit: 64 * 1024 * 1024 },
     cpu: { period: 100000, quota: 150000, shares: 512, cpus: '0-1' },
@@ -74,12 +74,58 @@ test('overrides: resources', () => {
 test('overrides: bad values say what to give; no flag, no hook', () => {
   assert.throws(() => applyOverrides(base(), { user: 'bob' }), /--user "bob": give a numeric uid\[:gid\]/);
   assert.throws(() => applyOverrides(base(), { cwd: 'x' }), /--cwd "x": give an absolute path/);
-  assert.throws(() => applyOverrides(base(), { cpus: -1 }), /--cpus -1: give a positive number/);
+  assert.throws(() => applyOverrides(base(), { cpus: '-1' }), /--cpus "-1": give a positive number/);
   assert.throws(() => applyOverrides(base(), { memory: '12q' }), /--memory: invalid size "12q"/);
   assert.throws(() => applyOverrides(base(), { env: ['=x'] }), /-e "=x": expected KEY=VALUE/);
   assert.throws(() => applyOverrides(base(), { volume: ['/only'] }), /-v "\/only": expected HOST:CONTAINER/);
   assert.equal(overrideFrom({ env: [], volume: [], tty: false }), undefined);
   assert.equal(typeof overrideFrom({ memory: '1g' }), 'function');
+});
+
+test('overrides: resource flags are checked against the host before anything is made, one line each saying what to give', () => {
+  const host = { cpus: [0, 1] };
+  const refused: [Parameters<typeof applyOverrides>[1], string][] = [
+    [{ memory: '64' }, '--memory "64": 64 bytes is below the minimum of 1 MiB (1m) (a size without a unit is in bytes: 64m is 64 MiB)'],
+    [{ memory: '512k' }, '--memory "512k": 524288 bytes is below the minimum of 1 MiB (1m)'],
+    [{ memory: '-5m' }, '--memory "-5m": give a positive size, e.g. 64m or 1g'],
+    [{ cpus: '1e9' }, '--cpus "1e9": this machine has 2 CPUs online: give at most 2'],
+    [{ cpus: '3' }, '--cpus "3": this machine has 2 CPUs online: give at most 2'],
+    [{ cpus: 'abc' }, '--cpus "abc": give a positive number of CPUs, e.g. 1.5'],
+    [{ cpus: '0.001' }, '--cpus "0.001": give at least 0.01 (the kernel\'s smallest quota is 1 ms of every 100 ms)'],
+    [{ 'cpuset-cpus': '99' }, '--cpuset-cpus "99": CPU 99 is not online here: give some of 0-1'],
+    [{ 'cpuset-cpus': '1,5-7' }, '--cpuset-cpus "1,5-7": CPU 5-7 are not online here: give some of 0-1'],
+    [{ 'cpuset-cpus': '1-0' }, '--cpuset-cpus "1-0": give CPU numbers and ranges, e.g. 0-1,3'],
+    [{ 'pids-limit': '-5' }, '--pids-limit "-5": give a positive whole number of processes (or -1 for no limit)'],
+    [{ 'pids-limit': '0' }, '--pids-limit "0": give a positive whole number of processes (or -1 for no limit)'],
+    [{ 'pids-limit': '2.5' }, '--pids-limit "2.5": give a positive whole number of processes (or -1 for no limit)'],
+    [{ 'cpu-shares': 'lots' }, '--cpu-shares "lots": give a whole number from 2 to 262144 (1024 is the default weight)'],
+  ];
+  for (const [flags, msg] of refused) {
+    const s = base();
+    assert.throws(() => applyOverrides(s, flags, host), (e: Error) => e.message === msg, JSON.stringify(flags));
+    assert.equal(s.linux!.resources, undefined, `${JSON.stringify(flags)}: nothing changed`);
+  }
+  const s = base();
+  applyOverrides(s, { memory: '1m', cpus: '2', 'cpuset-cpus': '1', 'pids-limit': '-1' }, host);
+  assert.deepEqual(s.linux!.resources, { memory: { limit: 1024 * 1024 }, cpu: { period: 100000, quota: 200000, cpus: '1' }, pids: { limit: -1 } });
+});
+
+test('cpu lists: parsed and written as the kernel does', () => {
+  assert.deepEqual(parseCpuList('0-2,4'), [0, 1, 2, 4]);
+  assert.deepEqual(parseCpuList(' 3 \n'), [3]);
+  for (const bad of ['', 'x', '1-', '2-1', '1,,2', '-1']) assert.equal(parseCpuList(bad), undefined, bad);
+  assert.equal(formatCpuList([0, 1, 2, 4, 6, 7]), '0-2,4,6-7');
+});
+
+test('argv: a negative-looking value is joined to its flag; run flags after the id are found', () => {
+  assert.deepEqual(joinNegativeValues(['run', '-m', '-5m', '--pids-limit', '-1', 'c1', '--', 'sh']), ['run', '--memory=-5m', '--pids-limit=-1', 'c1', '--', 'sh']);
+  assert.deepEqual(joinNegativeValues(['--root', '-x', 'run', '-e', '-1', 'c1']), ['--root', '-x', 'run', '--env=-1', 'c1'], 'the verb is found past a global flag\'s value');
+  assert.deepEqual(joinNegativeValues(['run', 'c1', '--', 'sh', '-m', '-5']), ['run', 'c1', '--', 'sh', '-m', '-5'], 'the command is left alone');
+  assert.deepEqual(joinNegativeValues(['state', '-m', '-5']), ['state', '-m', '-5'], 'not a flag of the verb: yargs says so');
+  assert.equal(leadingRunFlags(['-b', 'B', 'echo', 'hi']), 2);
+  assert.equal(leadingRunFlags(['-ti', '-e', 'A=1', '--cpus=1', '-d', 'sh']), 5);
+  assert.equal(leadingRunFlags(['echo', '-b', 'B']), 0, 'flags of the command itself');
+  assert.equal(leadingRunFlags(['-l']), 0, 'not a flag of run');
 });
 
 test('timeAgo: docker-like words', () => {

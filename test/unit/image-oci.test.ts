@@ -11,6 +11,8 @@ import { spawnSync } from 'child_process';
 import { sha, tarOf } from '../helpers/tarfiles';
 import { parseLayerSource, imageConfigFor, resolveImage } from '../../src/image/source';
 import { ensureLayers, fnv64, layerPath } from '../../src/image/store';
+import * as commitMod from '../../src/image/commit';
+import { human, Progress } from '../../src/image/progress';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-image-oci-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -172,4 +174,39 @@ test('layer index: an entry is trusted only for its own key (path, size, mtime, 
   assert.equal(l3.digest, `sha256:${sha(fs.readFileSync(t))}`);
   assert.notEqual(l3.digest, l1.digest);
   assert.equal(fs.readFileSync(path.join(layerPath(dd, l3.digest), 'a'), 'utf8'), '3');
+});
+
+test('withTag: the new manifest takes its tag; the entry that had it goes, every other entry stays', () => {
+  const { withTag, REF_NAME } = commitMod;
+  const d = (n: number, tag?: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${n}`, size: n, ...(tag ? { annotations: { [REF_NAME]: tag } } : {}) });
+  const fresh = withTag(undefined, { digest: 'sha256:1', size: 1 }, 'v1');
+  assert.deepEqual(fresh, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [d(1, 'v1')] });
+  const two = withTag(fresh, { digest: 'sha256:2', size: 2 }, 'v2');
+  assert.deepEqual(two.manifests, [d(1, 'v1'), d(2, 'v2')], 'another tag: added');
+  const index = { schemaVersion: 2, manifests: [d(1, 'v1'), d(3), d(2, 'v2')], annotations: { keep: 'me' } };
+  const again = withTag(index, { digest: 'sha256:4', size: 4 }, 'v1');
+  assert.deepEqual(again.manifests, [d(3), d(2, 'v2'), d(4, 'v1')], 'the same tag: replaced; an untagged entry stays');
+  assert.deepEqual(again.annotations, { keep: 'me' }, 'the index\'s other fields stay');
+  assert.equal(index.manifests.length, 3, 'the input is not changed');
+});
+
+test('isOciArchive: a path ending in .tar is an oci-archive, anything else a layout dir', () => {
+  assert.equal(commitMod.isOciArchive('/x/img.tar'), true);
+  assert.equal(commitMod.isOciArchive('/x/img'), false);
+  assert.equal(commitMod.isOciArchive('/x/img.tar.d'), false);
+});
+
+test('progress: binary units (MiB), and the total when one is known', () => {
+  assert.equal(human(512), '512 B');
+  assert.equal(human(1536), '1.5 KiB');
+  assert.equal(human(3 * 1024 * 1024), '3.0 MiB');
+  assert.equal(human(5 * 1024 ** 3), '5.0 GiB');
+  const msgs: string[] = [];
+  const p = new Progress((m) => msgs.push(m));
+  assert.equal(p.shows, true, 'a callback is a display');
+  p.layer(2, 3);
+  p.start('commit c1', 0);
+  p.total = 10 * 1024 * 1024;
+  p.bytes(1024 * 1024, true);
+  assert.deepEqual(msgs, ['layer 2/3 commit c1: 1.0 MiB / 10.0 MiB']);
 });

@@ -1,6 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from '../context';
+import { UsageError } from '../../errors';
 import { EXEC_OPTIONS } from '../options';
+import { needsTerminal } from '../terminal';
 import { trailingCommand } from '../argv';
 import { exit } from '../exit';
 
@@ -36,9 +38,12 @@ export const command: CommandModule<GlobalArgs, Args> = {
       .options(EXEC_OPTIONS)
       .example('$0 exec c1 ps', 'run ps in c1, print its output, exit with its status')
       .example('$0 exec -ti c1 sh', 'an interactive shell in c1')
+      .example('$0 exec -w /etc c1 ls', 'in another working directory')
       .example('$0 exec -e A=1 -u 1000 c1 sh -c \'echo $A; id\'', 'with more environment, as another user')
       .example('$0 exec --process proc.json --detach --pid-file p c1', 'as podman does'),
   handler: async (a) => {
+    const noTerminal = needsTerminal('exec', a);
+    if (noTerminal) throw new UsageError(noTerminal);
     const { exec } = await import('../../runtime/exec');
     exit.code = await exec(contextFrom(a), {
       id: a['container-id'],

@@ -38,7 +38,9 @@ export const command: CommandModule<GlobalArgs, Args> = {
       .epilogue('The ID column comes first in every table, as in runc, so "tsrun list | awk \'NR>1{print $1}\'" and -q keep working.'),
   handler: async (a) => {
     const { list } = await import('../../runtime/list');
-    const items = list(contextFrom(a));
+    const { containers: items, skipped } = list(contextFrom(a));
+    // on stderr: the table, the JSON and -q stay containers only
+    for (const e of skipped) process.stderr.write(`tsrun: warning: not listed: ${e.message}\n`);
     const command = (c: (typeof items)[number]) => (c.args ?? []).join(' ');
     const image = (c: (typeof items)[number]) => c.image || c.rootfs;
     if (a.quiet) {
