@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { BUSYBOX_ROOTFS, TOP, World, waitFor, type Result } from './tsrun';
-import { cgroupControllers, rmdirTree, sh } from './clients';
+import { cgroupControllers, rmdirTree, sh, umountUnder } from './clients';
 
 export const PRODUCERS = path.join(TOP, 'test', 'fixtures', 'producers');
 export const RUNC = '/usr/sbin/runc';
@@ -98,18 +98,6 @@ export function mountOverlay(dir: string, work: string, lower = BUSYBOX_ROOTFS):
   fs.mkdirSync(dir, { recursive: true });
   const r = sh('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${work}/upper,workdir=${work}/work`, dir]);
   if (r.code !== 0) throw new Error(`mount overlay on ${dir}: ${r.stderr.trim()}`);
-}
-
-/** Unmounts (lazily, deepest first) whatever is mounted under dir. */
-export function umountUnder(dir: string): void {
-  const points = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m) => m && (m === dir || m.startsWith(dir + '/')))
-    .sort()
-    .reverse();
-  for (const m of points) sh('umount', ['-l', m]);
 }
 
 /** A copy of the busybox rootfs (cp -a) at dest, owned by uid:gid when given (a remapped snapshot). */
