@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { BUSYBOX_ROOTFS, TOP, World, waitFor, type Result } from './tsrun';
-import { cgroupControllers, rmdirTree, sh, umountUnder } from './clients';
+import { cgroupControllers, rmdirTree, sh } from './clients';
 
 export const PRODUCERS = path.join(TOP, 'test', 'fixtures', 'producers');
 export const RUNC = '/usr/sbin/runc';
