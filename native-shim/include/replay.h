@@ -92,7 +92,7 @@
 #ifndef TSRUN_REPLAY_H
 #define TSRUN_REPLAY_H
 
-#define REPLAY_VERSION 2
+#define REPLAY_VERSION 3
 #define REPLAY_ID_MIN 32 /* the shortest id a record serves other ids for (RP_ID) */
 #define REPLAY_DIR ".replay"
 #define REPLAY_MAX_RECORDS 256
@@ -117,18 +117,29 @@
 #define RP_DATA_LOCK 15         /* string: <data dir>/store.lock, held with flock(LOCK_SH) while the RP_DATA_OPs run (prune takes it exclusively) */
 #define RP_DATA_OP 16           /* group DOP_* (repeat, in order) */
 #define RP_ID 17                /* string (optional): the id the record was made for; it serves other ids too (see "Other ids") */
+#define RP_STATE_CGROUP 18      /* template: state.json once the cgroup is known to be free (pid 0; C p s) */
+#define RP_NOFILE_CUR 19        /* u64: RLIMIT_NOFILE soft limit Node's shim had (RLIM_INFINITY as 2^64-1) */
+#define RP_NOFILE_MAX 20        /* u64: its hard limit */
+#define RP_LAST 20              /* the highest tag */
 
 /* ---- CGO_* (RP_CGROUP_OP) ---- */
 #define CGO_OP 1                /* u64 CGOP_* */
 #define CGO_PATH 2              /* string */
 #define CGO_PARENT 3            /* string: CGOP_INHERIT */
-#define CGO_VALUE 4             /* bytes: CGOP_WRITE */
+#define CGO_VALUE 4             /* bytes: CGOP_WRITE, CGOP_WRITE_FAILS, CGOP_READ */
+#define CGO_ERRNO 5             /* u64: CGOP_WRITE_FAILS */
 
 #define CGOP_MKDIR 1    /* mkdir PATH 0777 (umask applies); EEXIST is fine.  What the replay made it removes again (deepest first) when it fails */
 #define CGOP_INHERIT 2  /* v1 cpuset: for cpuset.cpus and cpuset.mems of PATH, when empty, write PARENT's value (when not empty) */
 #define CGOP_WRITE 3    /* open PATH O_WRONLY|O_TRUNC (never O_CREAT), write VALUE in one write(2) */
 #define CGOP_ENABLE 4   /* cgroup v2, enableControllers(PATH) of cgroups/index.ts: unless PATH is a root cgroup (no cgroup.events), write "+c" for each controller of PATH/cgroup.controllers missing from PATH/cgroup.subtree_control, in one write, else one by one; errors ignored */
 #define CGOP_DEVICE_FILTER 5 /* cgroup v2: VALUE (struct bpf_insn[]) loaded as a BPF_PROG_TYPE_CGROUP_DEVICE program and attached to the cgroup dir PATH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI), as src/sys/bpf.ts setDeviceFilter does for a new cgroup */
+/* Guards: what setupCgroup read, at the point it read it (cgroups/fs.ts exists, readFile); a
+ * different answer is a surprise (the replay is undone, Node creates and records anew) */
+#define CGOP_EXISTS 6   /* stat(2) of PATH succeeds */
+#define CGOP_ABSENT 7   /* stat(2) of PATH fails */
+#define CGOP_READ 8     /* PATH reads VALUE, blanks around it trimmed (a missing file is CGOP_ABSENT) */
+#define CGOP_WRITE_FAILS 9 /* as CGOP_WRITE, but open or write fails with errno ERRNO: a failure create.ts tolerates (ENOENT of memory.swap.max, the EINVAL before a retry); success or another errno is a surprise */
 
 /* ---- DOP_* (RP_DATA_OP): the write layer, in the order rootfs.ts makes it ---- */
 #define DOP_OP 1                /* u64 DOPK_* */

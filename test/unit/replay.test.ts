@@ -26,6 +26,8 @@ const rec = (): ContainerRecord =>
     cgroup: { mode: 'hybrid', paths: { freezer: '/sys/fs/cgroup/freezer/tsrun/c1', unified: '/sys/fs/cgroup/unified/tsrun/c1' } },
   });
 
+const NOFILE = { cur: 1024n, max: 4096n };
+
 /** What the front does with a template (replay.c): each 0x01 + letter becomes its value. */
 function fill(t: Buffer, v: Record<string, string | number>): string {
   return t.toString('utf8').replace(/\x01([A-Za-z])/g, (_, l: string) => {
@@ -47,6 +49,7 @@ function parts(r: ContainerRecord) {
       { op: 'write', path: '/sys/fs/cgroup/pids/tsrun/c1/pids.max', value: '10' },
     ],
     plan: Buffer.from([1, 2, 3]),
+    nofile: NOFILE,
   });
   assert.ok(bytes, 'the record is made');
   const m = new Map<number, Buffer[]>();
@@ -61,8 +64,13 @@ test('replay: the filled templates are what TypeScript writes for the same conta
   assert.equal(tlvU64(m.get(RP.VERSION)![0]), BigInt(REPLAY.VERSION));
   assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_READY)![0], values)), r);
   assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_PID)![0], values)), { ...r, creator: { pid: 777, startTime: 555 } });
-  assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_CLAIMED)![0], values)), { ...r, pid: 0, pidStartTime: 0, creator: { pid: 777, startTime: 555 } });
-  assert.ok(!m.get(RP.STATE_CLAIMED)![0].includes('\x01P'), 'no pid marker before the pid is known');
+  const { cgroup, ...claimed } = r;
+  assert.ok(cgroup);
+  // the cgroup only once the front saw it free (create.ts onPlanned): a crash before leaves nothing naming it
+  assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_CLAIMED)![0], values)), { ...claimed, pid: 0, pidStartTime: 0, creator: { pid: 777, startTime: 555 } });
+  assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_CGROUP)![0], values)), { ...r, pid: 0, pidStartTime: 0, creator: { pid: 777, startTime: 555 } });
+  for (const t of [RP.STATE_CLAIMED, RP.STATE_CGROUP]) assert.ok(!m.get(t)![0].includes('\x01P'), 'no pid marker before the pid is known');
+  assert.deepEqual([tlvU64(m.get(RP.NOFILE_CUR)![0]), tlvU64(m.get(RP.NOFILE_MAX)![0])], [1024n, 4096n], 'the limits of Node\'s shim');
   // the front record: the front writes the state-live/state-stopped lines with the filled lengths
   const lh = fill(m.get(RP.FRONT_LIVE_HEAD)![0], values);
   const lt = fill(m.get(RP.FRONT_LIVE_TAIL)![0], values);
@@ -96,6 +104,7 @@ test('replay: the cgroup v2 ops: enable (a path only) and device-filter (the bpf
       { op: 'device-filter', path: '/sys/fs/cgroup/tsrun/c1', value: insns },
     ],
     plan: Buffer.alloc(0),
+    nofile: NOFILE,
   });
   assert.ok(bytes);
   const ops = readTlv(bytes)
@@ -136,6 +145,8 @@ test('replay: setupCgroup on cgroup v2 records each enableControllers as one op,
     { op: 'enable', path: root },
     { op: 'mkdir', path: p('tsrun/c1') },
     { op: 'enable', path: p('tsrun') },
+    // applyV2 read which controllers the new cgroup has: a guard the replay checks there
+    { op: 'read', path: p('tsrun/c1/cgroup.controllers'), value: 'cpu pids' },
     { op: 'write', path: p('tsrun/c1/pids.max'), value: '10' },
   ]);
   assert.equal(fs.readFileSync(p('tsrun/cgroup.subtree_control'), 'utf8'), '+cpu +pids', 'the enable did write');
@@ -145,7 +156,7 @@ test('replay: a 0x01 in the container\'s record (it would read as a marker) mean
   const r = rec();
   r.annotations = { a: '\x01P' };
   assert.equal(
-    encodeReplay({ inputs: Buffer.alloc(0), config: Buffer.alloc(0), rec: r, configCopy: '', leaves: [], ops: [], plan: Buffer.alloc(0) }),
+    encodeReplay({ inputs: Buffer.alloc(0), config: Buffer.alloc(0), rec: r, configCopy: '', leaves: [], ops: [], plan: Buffer.alloc(0), nofile: NOFILE }),
     undefined,
   );
 });
@@ -226,6 +237,7 @@ function layeredParts(x: Partial<ReplayParts> = {}): ReplayParts {
     leaves: [],
     ops: [],
     plan: Buffer.alloc(0),
+    nofile: NOFILE,
     root: '/run/tsrun',
     dataLock: '/d/store.lock',
     dataOps,
