@@ -364,3 +364,73 @@ test('replay: prepareRootfs records what it checks and makes under the data dir,
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+/** A fake cgroup tree under a temp dir (the kernel's files made by hand), removed after the test. */
+function fakeTree(t: { after: (fn: () => void) => void }, files: Record<string, string>): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-test-rp-tree-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  for (const [rel, v] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), v);
+  }
+  return root;
+}
+
+const cgOps = (ops: CgroupOp[]) =>
+  readTlv(encodeReplay({ ...layeredParts({ dataOps: [], dataLock: undefined }), ops })!)
+    .filter((e) => e.tag === RP.CGROUP_OP)
+    .map((g) => {
+      const f = readTlv(g.value);
+      const get = (t: number) => f.find((e) => e.tag === t)?.value;
+      return { op: Number(tlvU64(get(CGO.OP)!)), path: get(CGO.PATH)!.toString(), value: get(CGO.VALUE)?.toString(), errno: get(CGO.ERRNO) && Number(tlvU64(get(CGO.ERRNO)!)) };
+    });
+
+test('replay: what setupCgroup reads of the host (which files the kernel has, a current value) is recorded where it reads it, as a guard', (t) => {
+  // cgroup v1 without blkio.bfq.weight, memsw or cpu.cfs_burst_us: each decides what is written
+  const hier = (c: string) => ({ [`${c}/cgroup.procs`]: '', [`${c}/cgroup.sane_behavior`]: '0', [`${c}/tsrun/c1/cgroup.procs`]: '' });
+  const root = fakeTree(t, {
+    ...hier('blkio'),
+    'blkio/tsrun/c1/blkio.weight': '',
+    ...hier('memory'),
+    'memory/tsrun/c1/memory.limit_in_bytes': '9223372036854771712\n',
+    'memory/tsrun/c1/memory.memsw.limit_in_bytes': '',
+    ...hier('cpu'),
+    'cpu/tsrun/c1/cpu.cfs_burst_us.absent': '',
+    'cpu/tsrun/c1/cpu.shares': '',
+  });
+  fs.rmSync(path.join(root, 'cpu/tsrun/c1/cpu.cfs_burst_us.absent'));
+  const ops: CgroupOp[] = [];
+  setupCgroup({ id: 'c1', root, skipDevices: true, record: ops, resources: { blockIO: { weight: 300 }, memory: { limit: 2 ** 30, swap: 2 ** 31 }, cpu: { burst: 1000 } } });
+  const leaf = (rel: string) => path.join(root, rel);
+  const at = (o: CgroupOp) => ops.findIndex((x) => JSON.stringify(x) === JSON.stringify(o));
+  const bfq = at({ op: 'exists', path: leaf('blkio/tsrun/c1/blkio.bfq.weight'), value: false });
+  const cur = at({ op: 'read', path: leaf('memory/tsrun/c1/memory.limit_in_bytes'), value: '9223372036854771712' });
+  const burst = at({ op: 'exists', path: leaf('cpu/tsrun/c1/cpu.cfs_burst_us'), value: false });
+  assert.ok(bfq >= 0 && cur >= 0 && burst >= 0, `the guards are recorded: ${JSON.stringify(ops)}`);
+  assert.ok(bfq < at({ op: 'write', path: leaf('blkio/tsrun/c1/blkio.weight'), value: '300' }), 'before the write it decided');
+  assert.ok(cur < ops.findIndex((o) => o.op === 'write' && o.path.endsWith('memory.limit_in_bytes')), 'before the writes whose order it decided');
+  // as the front checks them: CGOP_ABSENT, CGOP_READ
+  const enc = cgOps(ops);
+  assert.deepEqual(enc.find((o) => o.path.endsWith('blkio.bfq.weight')), { op: CGOP.ABSENT, path: leaf('blkio/tsrun/c1/blkio.bfq.weight'), value: undefined, errno: undefined });
+  assert.deepEqual(enc.find((o) => o.op === CGOP.READ), { op: CGOP.READ, path: leaf('memory/tsrun/c1/memory.limit_in_bytes'), value: '9223372036854771712', errno: undefined });
+});
+
+test('replay: a write setupCgroup tolerates failing (no memory.swap.max) is recorded with its errno, not as a write the replay must make', (t) => {
+  const root = fakeTree(t, {
+    'cgroup.controllers': 'memory',
+    'cgroup.subtree_control': 'memory',
+    'tsrun/cgroup.controllers': 'memory',
+    'tsrun/cgroup.subtree_control': 'memory',
+    'tsrun/cgroup.events': 'populated 0\n',
+    'tsrun/c1/cgroup.events': 'populated 0\n',
+    'tsrun/c1/cgroup.controllers': 'memory',
+    'tsrun/c1/memory.max': '',
+  });
+  const ops: CgroupOp[] = [];
+  // memory == memory+swap: no swap, "0" written to memory.swap.max; without swap accounting the file is missing, which runc ignores too
+  setupCgroup({ id: 'c1', root, skipDevices: true, record: ops, resources: { memory: { limit: 2 ** 26, swap: 2 ** 26 } } });
+  const swap = path.join(root, 'tsrun/c1/memory.swap.max');
+  assert.deepEqual(ops.find((o) => o.path === swap), { op: 'write', path: swap, value: '0', errno: 2 });
+  assert.deepEqual(cgOps(ops).find((o) => o.path === swap), { op: CGOP.WRITE_FAILS, path: swap, value: '0', errno: 2 });
+  assert.deepEqual(cgOps(ops).find((o) => o.path.endsWith('memory.max')), { op: CGOP.WRITE, path: path.join(root, 'tsrun/c1/memory.max'), value: String(2 ** 26), errno: undefined });
+});
