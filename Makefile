@@ -8,7 +8,7 @@
 
 SHELL := /bin/bash
 NODE ?= node
-APT_PACKAGES := gcc make libc6-dev libseccomp-dev busybox-static uidmap
+APT_PACKAGES := gcc make libc6-dev libseccomp-dev busybox-static uidmap strace
 STAMP := build/.stamps
 
 .PHONY: all build deps apt-deps npm-deps shim ts front bundle-busybox demo install uninstall test test-unit test-integration bench conformance cri clean

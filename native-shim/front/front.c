@@ -350,7 +350,7 @@ main (int argc, char **argv)
   front_trace ("node", why.text);
   /* a replay ignores SIGPIPE while it talks to the shim; Node starts as from a shell */
   signal (SIGPIPE, SIG_DFL);
-  /* TSRUN_REPLAY only on a replay miss: then Node records what it does */
+  /* TSRUN_REPLAY only after a replay miss or undo: then Node records what it does */
   if (inputs_hex != NULL)
     setenv (REPLAY_ENV, inputs_hex, 1);
   else

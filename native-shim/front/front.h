@@ -145,7 +145,7 @@ void front_exec_node (int argc, char **argv) __attribute__ ((noreturn));
 
 /* The replay of a recorded create/run (replay.c, replay.h): >= 0 the exit
  * code, all done; < 0 run Node, with TSRUN_REPLAY=*inputs_hex when it is set
- * (a miss: Node records), without it otherwise. */
+ * (a miss, or a replay undone: Node records), without it otherwise. */
 int front_replay (struct front_call *c, char **inputs_hex, struct front_why *why);
 
 #endif

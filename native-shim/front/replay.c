@@ -6,10 +6,12 @@
  * hash of inputs + config.json, checks it is byte for byte about these
  * inputs, then makes what create.ts makes, in its order.  Before the record
  * is accepted nothing exists: a miss runs Node with TSRUN_REPLAY (it
- * records).  After, any surprise undoes what the replay made and runs Node
- * without it: Node does the create again and says what is wrong.
+ * records).  After, any surprise undoes what the replay made and runs Node,
+ * with TSRUN_REPLAY too: Node does the create again, says what is wrong, or
+ * records anew what it made (a guard that failed: the host changed).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,10 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,6 +77,76 @@ fs_type (const char *path)
   return statfs (path, &sfs) == 0 ? (unsigned long) sfs.f_type : 0;
 }
 
+#define CGROUP_SUPER_MAGIC_V1 0x27e0eb
+#define CGROUP2_SUPER_MAGIC_V2 0x63677270
+
+static int
+by_name (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The v1 hierarchies setupCgroup would find (cgroups/index.ts v1Hierarchies):
+ * each entry of /sys/fs/cgroup, sorted, as "name type" for a dir and "name>
+ * target type" for a link (statfs follows it); "+procs" when a dir that is
+ * not a cgroup file system has a cgroup.procs.  A link out of /sys/fs/cgroup
+ * (its target has a '/') is not replayed: Node names the hierarchy by where
+ * it leads. */
+static int
+cgroup_v1_line (FILE *f, struct front_why *why)
+{
+  static const char top[] = "/sys/fs/cgroup";
+  char *names[256], path[PATH_MAX], target[PATH_MAX];
+  size_t n = 0, i;
+  struct dirent *e;
+  int ret = 0;
+  DIR *d = opendir (top);
+  if (d == NULL)
+    return front_fail (why, "replay: opendir %s: %s", top, strerror (errno));
+  while ((e = readdir (d)) != NULL && ret == 0)
+    {
+      if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
+        continue;
+      if (n == sizeof names / sizeof names[0] || (names[n] = strdup (e->d_name)) == NULL)
+        ret = front_fail (why, "replay: %s: too many entries", top);
+      else
+        n++;
+    }
+  closedir (d);
+  qsort (names, n, sizeof names[0], by_name);
+  fputs ("cgroup-v1", f);
+  for (i = 0; i < n && ret == 0; i++)
+    {
+      unsigned long type;
+      ssize_t len;
+      snprintf (path, sizeof path, "%s/%s", top, names[i]);
+      len = readlink (path, target, sizeof target - 1);
+      type = fs_type (path);
+      if (len >= 0)
+        {
+          target[len] = '\0';
+          if (strchr (target, '/') || strchr (target, ' '))
+            ret = front_fail (why, "replay: %s links to \"%s\"", path, target);
+          else
+            fprintf (f, " %s>%s %lx", names[i], target, type);
+        }
+      else
+        fprintf (f, " %s %lx", names[i], type);
+      if (ret == 0 && strchr (names[i], ' '))
+        ret = front_fail (why, "replay: %s has a blank", path);
+      if (ret == 0 && type != CGROUP_SUPER_MAGIC_V1)
+        {
+          snprintf (path, sizeof path, "%s/%s/cgroup.procs", top, names[i]);
+          if (access (path, F_OK) == 0)
+            fputs ("+procs", f);
+        }
+    }
+  fputc ('\n', f);
+  for (i = 0; i < n; i++)
+    free (names[i]);
+  return ret;
+}
+
 /* The inputs text (replay.h): what makes two creates the same, but config.json. */
 static int
 replay_inputs (const struct front_call *c, const char *bundle, char **out, size_t *len, struct front_why *why)
@@ -81,11 +155,18 @@ replay_inputs (const struct front_call *c, const char *bundle, char **out, size_
   char path[PATH_MAX + 64];
   char *cg = NULL;
   size_t cglen, i;
+  struct utsname uts;
+  struct rlimit nofile;
+  unsigned long cgfs;
   int ret;
   FILE *f;
 
   if (top == NULL)
     return front_fail (why, "replay: no dist/tsrun.js found");
+  if (uname (&uts) < 0 || getrlimit (RLIMIT_NOFILE, &nofile) < 0)
+    return front_fail (why, "replay: uname or getrlimit: %s", strerror (errno));
+  if (strchr (uts.release, '\n') || strchr (uts.version, '\n'))
+    return front_fail (why, "replay: a newline in uname");
   ret = read_whole_file ("/proc/self/cgroup", &cg, &cglen, 1 << 20);
   if (ret < 0)
     return front_fail (why, "replay: read /proc/self/cgroup: %s", strerror (-ret));
@@ -115,7 +196,15 @@ replay_inputs (const struct front_call *c, const char *bundle, char **out, size_
   free (cg);
   /* the layout setupCgroup detects (detectMode): the same /proc/self/cgroup
    * can be a hybrid host or a pure v2 one (a mount namespace away) */
-  fprintf (f, "cgroupfs %lx %lx\n", fs_type ("/sys/fs/cgroup"), fs_type ("/sys/fs/cgroup/unified"));
+  cgfs = fs_type ("/sys/fs/cgroup");
+  fprintf (f, "cgroupfs %lx %lx\n", cgfs, fs_type ("/sys/fs/cgroup/unified"));
+  /* and on v1 or hybrid which hierarchies are mounted there */
+  if (ret == 0 && cgfs != CGROUP2_SUPER_MAGIC_V2)
+    ret = cgroup_v1_line (f, why);
+  /* the kernel: which cgroup files exist, what a write accepts */
+  fprintf (f, "kernel %s %s\n", uts.release, uts.version);
+  /* Node's shim has Node's RLIMIT_NOFILE, which Node derives from this (RP_NOFILE_*) */
+  fprintf (f, "nofile %llu %llu\n", (unsigned long long) nofile.rlim_cur, (unsigned long long) nofile.rlim_max);
   if (fclose (f) != 0 && ret == 0)
     ret = front_fail (why, "replay: inputs: %s", strerror (errno));
   if (ret < 0)
@@ -223,14 +312,15 @@ struct rec_op
   struct tlv value;   /* CGO_VALUE / DOP_VALUE; val NULL when none */
   unsigned long long mode; /* DOP_MODE */
   int have_mode;
+  unsigned long long err; /* CGO_ERRNO */
+  int have_err;
 };
 
 struct replay_rec
 {
   char *buf;
   size_t len;
-  struct tlv tags[RP_FRONT_STOPPED + 1]; /* the single ones, by tag */
-  struct tlv id;                         /* RP_ID; val NULL when none */
+  struct tlv tags[RP_LAST + 1]; /* the single ones, by tag (RP_ID: val NULL when none) */
   char *leaves[FRONT_MAX_DIRS];
   int n_leaves;
   struct rec_op ops[REPLAY_MAX_OPS];
@@ -281,26 +371,28 @@ tlv_path (const struct tlv *t)
 /* The tags of a group's fields (0: the group has no such field). */
 struct op_tags
 {
-  uint32_t op, path, parent, value, mode;
+  uint32_t op, path, parent, value, mode, err;
 };
 
-static const struct op_tags CG_TAGS = { CGO_OP, CGO_PATH, CGO_PARENT, CGO_VALUE, 0 };
-static const struct op_tags DATA_TAGS = { DOP_OP, DOP_PATH, 0, DOP_VALUE, DOP_MODE };
+static const struct op_tags CG_TAGS = { CGO_OP, CGO_PATH, CGO_PARENT, CGO_VALUE, 0, CGO_ERRNO };
+static const struct op_tags DATA_TAGS = { DOP_OP, DOP_PATH, 0, DOP_VALUE, DOP_MODE, 0 };
 
 /* Which fields an op of a kind has: 1 required, 0 absent. */
 struct op_shape
 {
-  int op, parent, value, mode;
+  int op, parent, value, mode, err;
 };
 
 /* replay.h: CGOP_* then DOPK_* */
 static const struct op_shape CG_SHAPES[] = {
-  { CGOP_MKDIR, 0, 0, 0 }, { CGOP_INHERIT, 1, 0, 0 }, { CGOP_WRITE, 0, 1, 0 },
-  { CGOP_ENABLE, 0, 0, 0 }, { CGOP_DEVICE_FILTER, 0, 1, 0 }, { 0, 0, 0, 0 },
+  { CGOP_MKDIR, 0, 0, 0, 0 },  { CGOP_INHERIT, 1, 0, 0, 0 }, { CGOP_WRITE, 0, 1, 0, 0 },
+  { CGOP_ENABLE, 0, 0, 0, 0 }, { CGOP_DEVICE_FILTER, 0, 1, 0, 0 }, { CGOP_EXISTS, 0, 0, 0, 0 },
+  { CGOP_ABSENT, 0, 0, 0, 0 }, { CGOP_READ, 0, 1, 0, 0 },    { CGOP_WRITE_FAILS, 0, 1, 0, 1 },
+  { 0, 0, 0, 0, 0 },
 };
 static const struct op_shape DATA_SHAPES[] = {
-  { DOPK_SAME, 0, 1, 0 }, { DOPK_DIR, 0, 0, 0 }, { DOPK_ABSENT, 0, 0, 0 },
-  { DOPK_MKDIR, 0, 0, 1 }, { DOPK_WRITE, 0, 1, 0 }, { 0, 0, 0, 0 },
+  { DOPK_SAME, 0, 1, 0, 0 }, { DOPK_DIR, 0, 0, 0, 0 }, { DOPK_ABSENT, 0, 0, 0, 0 },
+  { DOPK_MKDIR, 0, 0, 1, 0 }, { DOPK_WRITE, 0, 1, 0, 0 }, { 0, 0, 0, 0, 0 },
 };
 
 /* One op group: each field at most once, a path always, and exactly the
@@ -325,6 +417,8 @@ parse_op (const struct tlv *t, const struct op_tags *tags, const struct op_shape
         op->value = e;
       else if (tags->mode && e.tag == tags->mode && e.len == 8 && !op->have_mode)
         op->mode = tlv_u64 (&e), op->have_mode = 1;
+      else if (tags->err && e.tag == tags->err && e.len == 8 && !op->have_err)
+        op->err = tlv_u64 (&e), op->have_err = 1;
       else
         return -1;
     }
@@ -333,7 +427,7 @@ parse_op (const struct tlv *t, const struct op_tags *tags, const struct op_shape
   for (; shapes->op != 0; shapes++)
     if (shapes->op == op->op)
       return shapes->parent == (op->parent != NULL) && shapes->value == (op->value.val != NULL)
-                     && shapes->mode == op->have_mode
+                     && shapes->mode == op->have_mode && shapes->err == op->have_err
                  ? 0
                  : -1;
   return -1;
@@ -347,6 +441,11 @@ parse_cg_op (const struct tlv *t, struct rec_op *op)
   if (parse_op (t, &CG_TAGS, CG_SHAPES, op) < 0)
     return -1;
   if (op->op == CGOP_DEVICE_FILTER && (op->value.len == 0 || op->value.len % sizeof (struct bpf_insn) != 0))
+    return -1;
+  /* an expected failure is an errno; a value read is text (compared as a string) */
+  if (op->have_err && (op->err == 0 || op->err > 4095))
+    return -1;
+  if (op->op == CGOP_READ && memchr (op->value.val, '\0', op->value.len))
     return -1;
   return 0;
 }
@@ -458,10 +557,8 @@ parse_record (struct replay_rec *rec, struct front_why *why)
           if ((rec->data_lock = tlv_path (&t)) == NULL)
             return front_fail (why, "replay miss: bad RP_DATA_LOCK");
         }
-      else if (t.tag >= RP_VERSION && t.tag <= RP_FRONT_STOPPED && rec->tags[t.tag].val == NULL)
+      else if (t.tag >= RP_VERSION && t.tag <= RP_LAST && t.tag != RP_DATA_LOCK && rec->tags[t.tag].val == NULL)
         rec->tags[t.tag] = t;
-      else if (t.tag == RP_ID && rec->id.val == NULL)
-        rec->id = t;
       else
         return front_fail (why, "replay miss: unknown or repeated tag %u", t.tag);
     }
@@ -469,13 +566,17 @@ parse_record (struct replay_rec *rec, struct front_why *why)
     return front_fail (why, "replay miss: malformed TLV");
   if ((rec->n_dops > 0) != (rec->data_lock != NULL))
     return front_fail (why, "replay miss: RP_DATA_OP without RP_DATA_LOCK, or the reverse");
-  for (tag = RP_VERSION; tag <= RP_FRONT_STOPPED; tag++)
-    if (tag != RP_LEAF && tag != RP_CGROUP_OP && rec->tags[tag].val == NULL)
+  for (tag = RP_VERSION; tag <= RP_LAST; tag++)
+    if (tag != RP_LEAF && tag != RP_CGROUP_OP && tag != RP_DATA_LOCK && tag != RP_DATA_OP && tag != RP_ID
+        && rec->tags[tag].val == NULL)
       return front_fail (why, "replay miss: no tag %d", tag);
   if (rec->tags[RP_VERSION].len != 8 || tlv_u64 (&rec->tags[RP_VERSION]) != REPLAY_VERSION)
     return front_fail (why, "replay miss: not version %d", REPLAY_VERSION);
-  if (check_template (&rec->tags[RP_STATE_CLAIMED], 0) < 0)
-    return front_fail (why, "replay miss: bad template RP_STATE_CLAIMED");
+  if (rec->tags[RP_NOFILE_CUR].len != 8 || rec->tags[RP_NOFILE_MAX].len != 8
+      || tlv_u64 (&rec->tags[RP_NOFILE_CUR]) > tlv_u64 (&rec->tags[RP_NOFILE_MAX]))
+    return front_fail (why, "replay miss: bad RP_NOFILE_*");
+  if (check_template (&rec->tags[RP_STATE_CLAIMED], 0) < 0 || check_template (&rec->tags[RP_STATE_CGROUP], 0) < 0)
+    return front_fail (why, "replay miss: bad template RP_STATE_CLAIMED or RP_STATE_CGROUP");
   for (tag = RP_STATE_PID; tag <= RP_FRONT_STOPPED; tag++)
     if (tag != RP_CONFIG_COPY && tag != RP_LEAF && tag != RP_CGROUP_OP && tag != RP_PLAN
         && check_template (&rec->tags[tag], 1) < 0)
@@ -659,22 +760,25 @@ read_cg (const char *dir, const char *name, char *buf, size_t size)
   return 0;
 }
 
+/* open PATH O_WRONLY|O_TRUNC, one write(2): 0, or the errno of what failed (cgroups/fs.ts writeFile). */
+static int
+cg_write_errno (const char *path, const void *value, size_t len)
+{
+  ssize_t w;
+  int e, fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  w = write (fd, value, len);
+  e = w < 0 ? errno : EIO;
+  close (fd);
+  return w == (ssize_t) len ? 0 : e;
+}
+
 static int
 cg_write (const char *path, const void *value, size_t len, struct front_why *why)
 {
-  ssize_t w;
-  int fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0)
-    return front_fail (why, "open \"%s\": %s", path, strerror (errno));
-  w = write (fd, value, len);
-  if (w != (ssize_t) len)
-    {
-      int e = w < 0 ? errno : EIO;
-      close (fd);
-      return front_fail (why, "write \"%s\": %s", path, strerror (e));
-    }
-  close (fd);
-  return 0;
+  int e = cg_write_errno (path, value, len);
+  return e == 0 ? 0 : front_fail (why, "write \"%s\": %s", path, strerror (e));
 }
 
 /* Whether word is one of the blank-separated words of list. */
@@ -837,6 +941,33 @@ cgroup_op (struct replay *rp, const struct rec_op *op, struct front_why *why)
       return cg_enable (op->path, why);
     case CGOP_DEVICE_FILTER:
       return cg_device_filter (op->path, &op->value, why);
+    case CGOP_EXISTS:
+    case CGOP_ABSENT:
+      {
+        struct stat st;
+        int found = stat (op->path, &st) == 0;
+        if (found != (op->op == CGOP_EXISTS))
+          return front_fail (why, "\"%s\" %s now", op->path, found ? "exists" : "does not exist");
+        return 0;
+      }
+    case CGOP_READ:
+      {
+        char dir[4200], *slash;
+        snprintf (dir, sizeof dir, "%s", op->path);
+        slash = strrchr (dir, '/');
+        *slash = '\0';
+        ret = read_cg (dir, slash + 1, cur, sizeof cur);
+        if (ret != 0 || strlen (cur) != op->value.len || memcmp (cur, op->value.val, op->value.len) != 0)
+          return front_fail (why, "\"%s\" no longer reads \"%.*s\"", op->path, (int) op->value.len,
+                             (const char *) op->value.val);
+        return 0;
+      }
+    case CGOP_WRITE_FAILS:
+      ret = cg_write_errno (op->path, op->value.val, op->value.len);
+      if ((unsigned long long) ret != op->err)
+        return front_fail (why, "write \"%s\": %s, recorded %s", op->path, ret ? strerror (ret) : "done",
+                           strerror ((int) op->err));
+      return 0;
     default:
       return cg_write (op->path, op->value.val, op->value.len, why);
     }
@@ -973,6 +1104,11 @@ spawn_shim (struct replay *rp, struct front_why *why)
     {
       char *argv[] = { shim, "create", "3", NULL };
       char *envp[] = { NULL };
+      /* the limit Node's shim had: Node raises its own soft RLIMIT_NOFILE at
+       * start, the shim (and a container without a limit of its own) inherits it */
+      struct rlimit nofile = { (rlim_t) tlv_u64 (&rp->rec->tags[RP_NOFILE_CUR]), (rlim_t) tlv_u64 (&rp->rec->tags[RP_NOFILE_MAX]) };
+      if (setrlimit (RLIMIT_NOFILE, &nofile) < 0)
+        _exit (127);
       /* dup2 onto itself would keep FD_CLOEXEC */
       if (sv[1] == 3 ? fcntl (3, F_SETFD, 0) < 0 : dup2 (sv[1], 3) < 0)
         _exit (127);
@@ -1098,6 +1234,11 @@ replay_steps (struct replay *rp, struct front_why *why)
       if (lstat (rp->rec->leaves[i], &st) == 0 || errno != ENOENT)
         return front_fail (why, "cgroup \"%s\" exists", rp->rec->leaves[i]);
     }
+  /* only now may state.json name the cgroup: before, a crash would leave a
+   * state dir whose delete --force kills what another container runs there */
+  ret = write_template (rp, "state.json", RP_STATE_CGROUP, why);
+  if (ret < 0)
+    return ret;
   for (i = 0; i < rp->rec->n_ops; i++)
     {
       ret = cgroup_op (rp, &rp->rec->ops[i], why);
@@ -1312,28 +1453,79 @@ rfc3339 (const struct timespec *ts, char *out, size_t size)
             ts->tv_nsec);
 }
 
-/* A record says which plan the shim runs as root: only one that we (root)
- * own and no one else can write, in a directory the same holds for, is used. */
+/* Whether st is owned by us (root) and no one else can write it. */
 static int
-trusted (const char *record, struct front_why *why)
+only_ours (const struct stat *st)
+{
+  return st->st_uid == geteuid () && (st->st_mode & 022) == 0;
+}
+
+/*
+ * A record says which plan the shim runs as root: only one that we own and no
+ * one else can write, in a directory the same holds for, is used.  Checked on
+ * what is read, not on a path: <root>/.replay opened (O_NOFOLLOW) and its fd
+ * checked, the record opened under that fd (O_NOFOLLOW) and its fd checked,
+ * then read from that fd.  Whoever can rename entries in <root> can put
+ * another directory there, but not between the check and the read.  The
+ * record: malloc'd into rec->buf.
+ */
+static int
+read_record (const char *root, const char *key, struct replay_rec *rec, struct front_why *why)
 {
   char dir[PATH_MAX + 64];
   struct stat st;
-  char *slash;
-  if ((size_t) snprintf (dir, sizeof dir, "%s", record) >= sizeof dir)
-    return front_fail (why, "replay miss: path too long");
-  slash = strrchr (dir, '/');
-  if (slash == NULL)
-    return front_fail (why, "replay miss: \"%s\"", record);
-  *slash = '\0';
-  if (lstat (dir, &st) < 0)
-    return front_fail (why, "replay miss: %s: %s", dir, strerror (errno));
-  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 022))
-    return front_fail (why, "replay miss: \"%s\" is not a directory only we can write", dir);
-  if (lstat (record, &st) < 0)
-    return front_fail (why, "replay miss: %s: %s", slash + 1, strerror (errno));
-  if (!S_ISREG (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 022))
-    return front_fail (why, "replay miss: \"%s\" is not a file only we can write", record);
+  size_t cap;
+  int dfd, fd;
+
+  snprintf (dir, sizeof dir, "%s/" REPLAY_DIR, root);
+  dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return front_fail (why, "replay miss: open \"%s\": %s", dir, strerror (errno));
+  if (fstat (dfd, &st) < 0 || !S_ISDIR (st.st_mode) || !only_ours (&st))
+    {
+      close (dfd);
+      return front_fail (why, "replay miss: \"%s\" is not a directory only we can write", dir);
+    }
+  /* O_NONBLOCK: a fifo put there must not block the open (it is refused below) */
+  fd = openat (dfd, key, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  close (dfd);
+  if (fd < 0)
+    return front_fail (why, "replay miss: %s: %s", key, strerror (errno));
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || !only_ours (&st) || st.st_size > REPLAY_MAX_SIZE)
+    {
+      close (fd);
+      return front_fail (why, "replay miss: \"%s/%s\" is not a file only we can write", dir, key);
+    }
+  cap = (size_t) st.st_size + 1;
+  rec->buf = malloc (cap);
+  rec->len = 0;
+  if (rec->buf == NULL)
+    {
+      close (fd);
+      return front_fail (why, "replay: out of memory");
+    }
+  /* the size fstat gave; a record rewritten meanwhile is renamed over, not written in place */
+  for (;;)
+    {
+      ssize_t r = read (fd, rec->buf + rec->len, cap - rec->len);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          int e = errno;
+          close (fd);
+          return front_fail (why, "replay miss: read %s: %s", key, strerror (e));
+        }
+      if (r == 0)
+        break;
+      rec->len += (size_t) r;
+      if (rec->len == cap)
+        {
+          close (fd);
+          return front_fail (why, "replay miss: %s grew while read", key);
+        }
+    }
+  close (fd);
   return 0;
 }
 
@@ -1392,13 +1584,9 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
   rec = calloc (1, sizeof *rec);
   if (rec == NULL)
     return front_fail (why, "replay: out of memory");
-  snprintf (path, sizeof path, "%s/" REPLAY_DIR "/%s", root, key);
-  ret = trusted (path, why);
+  ret = read_record (root, key, rec, why);
   if (ret < 0)
     return ret;
-  ret = read_whole_file (path, &rec->buf, &rec->len, REPLAY_MAX_SIZE);
-  if (ret < 0)
-    return front_fail (why, "replay miss: %s: %s", key, strerror (-ret));
   ret = reparameterize (rec, g_id, inputs, inputs_len, config, config_len, why);
   if (ret < 0)
     return ret;
@@ -1414,8 +1602,6 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
       struct front_why step = *why;
       return front_fail (why, "replay miss: %s", step.text);
     }
-  free (*inputs_hex);
-  *inputs_hex = NULL;
 
   memset (&rp, 0, sizeof rp);
   rp.c = c;
@@ -1442,8 +1628,12 @@ front_replay (struct front_call *c, char **inputs_hex, struct front_why *why)
       undo (&rp);
       /* a test sees what the undo left, before Node (which would mend it) */
       kill_point ("undone");
+      /* *inputs_hex stays: Node records anew what it makes (a host fact a
+       * guard found changed would otherwise fail every replay of the record) */
       return front_fail (why, "replay %s: %s", made ? "undone" : "not started", step.text);
     }
+  free (*inputs_hex);
+  *inputs_hex = NULL;
   close (rp.lock);
   rp.lock = -1;
   signal (SIGPIPE, SIG_DFL);

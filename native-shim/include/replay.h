@@ -17,7 +17,8 @@
  * src/runtime/replay.ts writes records and mirrors every constant below;
  * test/unit/protocol.test.ts checks that the two agree, so change both.
  *
- * Where: <root>/.replay/<key> (dir 0700, files 0600), key = 16 lower-case
+ * Where: <root>/.replay/<key> (dir 0700, files 0600; both root's and not
+ * group/other-writable, checked on the fds the record is read through), key = 16 lower-case
  * hex digits of the 64-bit FNV-1a of (G(inputs) || G(config.json)), G below.
  * TypeScript keeps at most REPLAY_MAX_RECORDS, dropping the oldest.
  *
@@ -29,8 +30,11 @@
  * config.json hold a 0x01 byte, G(bytes) is the bytes with each occurrence
  * of the id, found left to right without overlap, replaced by 0x01 'I';
  * otherwise G(bytes) = bytes.  TypeScript then also stores RP_ID, unless a
- * layer's path or digest contains the id, or config.json as parsed names
- * the id more often than its bytes do (an escaped form G cannot see).  A record with RP_ID serves
+ * layer's path or digest contains the id, or config.json names it other
+ * than as text in its bytes (replay.ts idOnlyAsText: the bytes with a marker
+ * id in its place must parse to the parse with the marker in its place; an
+ * escape, a number, an object key or a duplicate key that involves the id
+ * fails that).  A record with RP_ID serves
  * another id of the same length when G(record inputs, record id) and
  * G(record config, record id) equal G(inputs, id) and G(config, id), the
  * record holds no occurrence of the new id, and no two occurrences of its
@@ -45,12 +49,15 @@
  *
  * Inputs (RP_INPUTS): text the front builds (front/replay.c, replay_inputs)
  * from its command line and the host, one "name value" line each.  On a miss
- * the front runs Node with TSRUN_REPLAY=<inputs as hex>; TypeScript stores
- * them verbatim when the container it made can be replayed
- * (replay.ts replayable()).  The front replays only when both the inputs
+ * (and after a replay undone) the front runs Node with TSRUN_REPLAY=<inputs
+ * as hex>; TypeScript stores them verbatim when the container it made can be
+ * replayed (replay.ts notReplayable) and they are the inputs of its own call
+ * (replay.ts inputsMismatch rebuilds each line).  The front replays only when both the inputs
  * and the config.json bytes equal the record's.  They name, among others,
  * the --root and the --data-dir (default /var/lib/tsrun), each resolved as
- * Node's path.resolve does.
+ * Node's path.resolve does; the cgroup layout (and on v1 the entries of
+ * /sys/fs/cgroup: which hierarchies setupCgroup finds), the kernel (uname),
+ * the caller's RLIMIT_NOFILE.
  *
  * Templates: bytes with markers, a 0x01 byte followed by one letter, that
  * the front replaces (JSON never holds a raw 0x01: JSON.stringify escapes it,
@@ -67,7 +74,7 @@
  * after a crash at any point finds everything in state.json):
  *   1. mkdir <root> (0711, may exist), mkdir <root>/<id> (0711; EEXIST: Node
  *      says "already exists"), flock it (store.ts lockDir)
- *   2. state.json = RP_STATE_CLAIMED, config.json = RP_CONFIG_COPY (each via
+ *   2. state.json = RP_STATE_CLAIMED (no cgroup yet), config.json = RP_CONFIG_COPY (each via
  *      a temp file + rename, mode 0644)
  *   2b. with RP_DATA_LOCK held shared, RP_DATA_OP in order (image layers):
  *      open(2) it O_RDONLY (it must exist: making it is Node's), flock
@@ -77,11 +84,12 @@
  *      and DOPK_DIR checks are also made once before step 1: failing there
  *      (a layer tar changed, a layer pruned) is a miss, and Node records anew
  *   3. every RP_LEAF must not exist (else Node: it checks whether another
- *      container uses it); then RP_CGROUP_OP in order
+ *      container uses it); state.json = RP_STATE_CGROUP; then RP_CGROUP_OP
+ *      in order (the guards among them checked where they stand)
  *   4. mkfifo <root>/<id>/exec.fifo, chmod 0622
  *   5. the shim (protocol.h): socketpair; the shim gets fds 0-2 of the front,
  *      the control socket as fd 3, argv "<shim> create 3", an empty
- *      environment; MSG_PLAN with RP_PLAN; MSG_PID: state.json = RP_STATE_PID;
+ *      environment, RLIMIT_NOFILE = RP_NOFILE_CUR/MAX; MSG_PLAN with RP_PLAN; MSG_PID: state.json = RP_STATE_PID;
  *      MSG_READY: state.json = RP_STATE_READY, then <root>/<id>/front =
  *        RP_FRONT_HEAD
  *        "state-live <len LIVE_HEAD> <len LIVE_TAIL>\n" LIVE_HEAD LIVE_TAIL
@@ -92,7 +100,7 @@
 #ifndef TSRUN_REPLAY_H
 #define TSRUN_REPLAY_H
 
-#define REPLAY_VERSION 2
+#define REPLAY_VERSION 3
 #define REPLAY_ID_MIN 32 /* the shortest id a record serves other ids for (RP_ID) */
 #define REPLAY_DIR ".replay"
 #define REPLAY_MAX_RECORDS 256
@@ -117,18 +125,29 @@
 #define RP_DATA_LOCK 15         /* string: <data dir>/store.lock, held with flock(LOCK_SH) while the RP_DATA_OPs run (prune takes it exclusively) */
 #define RP_DATA_OP 16           /* group DOP_* (repeat, in order) */
 #define RP_ID 17                /* string (optional): the id the record was made for; it serves other ids too (see "Other ids") */
+#define RP_STATE_CGROUP 18      /* template: state.json once the cgroup is known to be free (pid 0; C p s) */
+#define RP_NOFILE_CUR 19        /* u64: RLIMIT_NOFILE soft limit Node's shim had (RLIM_INFINITY as 2^64-1) */
+#define RP_NOFILE_MAX 20        /* u64: its hard limit */
+#define RP_LAST 20              /* the highest tag */
 
 /* ---- CGO_* (RP_CGROUP_OP) ---- */
 #define CGO_OP 1                /* u64 CGOP_* */
 #define CGO_PATH 2              /* string */
 #define CGO_PARENT 3            /* string: CGOP_INHERIT */
-#define CGO_VALUE 4             /* bytes: CGOP_WRITE */
+#define CGO_VALUE 4             /* bytes: CGOP_WRITE, CGOP_WRITE_FAILS, CGOP_READ */
+#define CGO_ERRNO 5             /* u64: CGOP_WRITE_FAILS */
 
 #define CGOP_MKDIR 1    /* mkdir PATH 0777 (umask applies); EEXIST is fine.  What the replay made it removes again (deepest first) when it fails */
 #define CGOP_INHERIT 2  /* v1 cpuset: for cpuset.cpus and cpuset.mems of PATH, when empty, write PARENT's value (when not empty) */
 #define CGOP_WRITE 3    /* open PATH O_WRONLY|O_TRUNC (never O_CREAT), write VALUE in one write(2) */
 #define CGOP_ENABLE 4   /* cgroup v2, enableControllers(PATH) of cgroups/index.ts: unless PATH is a root cgroup (no cgroup.events), write "+c" for each controller of PATH/cgroup.controllers missing from PATH/cgroup.subtree_control, in one write, else one by one; errors ignored */
 #define CGOP_DEVICE_FILTER 5 /* cgroup v2: VALUE (struct bpf_insn[]) loaded as a BPF_PROG_TYPE_CGROUP_DEVICE program and attached to the cgroup dir PATH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI), as src/sys/bpf.ts setDeviceFilter does for a new cgroup */
+/* Guards: what setupCgroup read, at the point it read it (cgroups/fs.ts exists, readFile); a
+ * different answer is a surprise (the replay is undone, Node creates and records anew) */
+#define CGOP_EXISTS 6   /* stat(2) of PATH succeeds */
+#define CGOP_ABSENT 7   /* stat(2) of PATH fails */
+#define CGOP_READ 8     /* PATH reads VALUE, blanks around it trimmed (a missing file is CGOP_ABSENT) */
+#define CGOP_WRITE_FAILS 9 /* as CGOP_WRITE, but open or write fails with errno ERRNO: a failure create.ts tolerates (ENOENT of memory.swap.max, the EINVAL before a retry); success or another errno is a surprise */
 
 /* ---- DOP_* (RP_DATA_OP): the write layer, in the order rootfs.ts makes it ---- */
 #define DOP_OP 1                /* u64 DOPK_* */

@@ -21,15 +21,21 @@ export function setWriteHook(h: ((file: string, value: string) => void) | undefi
  * What setupCgroup did, as operations a replay record repeats
  * (native-shim/include/replay.h, CGOP_*): every mkdir (made or found), the
  * v1 cpuset inheritance, the v2 controller delegation of a parent
- * (enableControllers), every write, and the v2 device filter (the struct
- * bpf_insn[] bytes given to bpf.ts setDeviceFilter).
+ * (enableControllers), every write (with the errno of one that failed and
+ * was tolerated), and the v2 device filter (the struct bpf_insn[] bytes
+ * given to bpf.ts setDeviceFilter).  And what it read, where it read it:
+ * every exists() and readFile() answer is a guard the replay checks at that
+ * point, so that a host where a decision would go another way is not
+ * replayed (which cgroup files the kernel has: io.bfq.weight, memsw, ...).
  */
 export type CgroupOp =
   | { op: 'mkdir'; path: string }
   | { op: 'inherit'; path: string; parent: string }
   | { op: 'enable'; path: string }
-  | { op: 'write'; path: string; value: string }
-  | { op: 'device-filter'; path: string; value: Buffer };
+  | { op: 'write'; path: string; value: string; errno?: number }
+  | { op: 'device-filter'; path: string; value: Buffer }
+  | { op: 'exists'; path: string; value: boolean }
+  | { op: 'read'; path: string; value: string };
 
 interface Recording {
   ops: CgroupOp[];
@@ -38,7 +44,7 @@ interface Recording {
 }
 let recording: Recording | undefined;
 
-/** Runs f with every mkdir and write of this module appended to ops (when ops is given). */
+/** Runs f with every mkdir, write and read of this module appended to ops (when ops is given). */
 export function recordOps<T>(ops: CgroupOp[] | undefined, f: () => T): T {
   if (!ops) return f();
   recording = { ops, paused: false };
@@ -131,8 +137,19 @@ export function writeFile(file: string, value: string, opts: { allowRoot?: boole
   if (!opts.allowRoot && isRootCgroup(path.dirname(file))) {
     throw new TsrunError(`cgroup: refusing to write "${file}": it belongs to a root cgroup`);
   }
-  writeHook?.(file, value);
-  if (recording && !recording.paused) recording.ops.push({ op: 'write', path: file, value });
+  const op: CgroupOp | undefined = recording && !recording.paused ? { op: 'write', path: file, value } : undefined;
+  if (op) recording!.ops.push(op);
+  try {
+    writeHook?.(file, value);
+    writeNow(file, value);
+  } catch (err) {
+    // a caller may tolerate it (ENOENT of memory.swap.max, EINVAL then a retry): the replay must see the same
+    if (op) op.errno = errnoOf(err instanceof CgroupWriteError ? err.err : err);
+    throw err;
+  }
+}
+
+function writeNow(file: string, value: string): void {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
@@ -148,14 +165,25 @@ export function writeFile(file: string, value: string, opts: { allowRoot?: boole
   }
 }
 
+/** A guard for a replay record (CgroupOp exists/read), when recording. */
+function recordGuard(op: CgroupOp): void {
+  if (recording && !recording.paused) recording.ops.push(op);
+}
+
 /** Reads a cgroup file, trimmed; undefined if it does not exist. */
 export function readFile(file: string): string | undefined {
+  let v: string;
   try {
-    return fs.readFileSync(file, 'utf8').trim();
+    v = fs.readFileSync(file, 'utf8').trim();
   } catch (err) {
-    if (codeOf(err) === 'ENOENT' || codeOf(err) === 'ENOTDIR') return undefined;
+    if (codeOf(err) === 'ENOENT' || codeOf(err) === 'ENOTDIR') {
+      recordGuard({ op: 'exists', path: file, value: false });
+      return undefined;
+    }
     throw new SystemError(`cgroup: read "${file}": ${reason(err)}`, errnoOf(err), { cause: err });
   }
+  recordGuard({ op: 'read', path: file, value: v });
+  return v;
 }
 
 export function readNumber(file: string): number | undefined {
@@ -179,7 +207,9 @@ export function readKeyValues(file: string): Record<string, number> {
 }
 
 export function exists(p: string): boolean {
-  return fs.existsSync(p);
+  const v = fs.existsSync(p);
+  recordGuard({ op: 'exists', path: p, value: v });
+  return v;
 }
 
 /** mkdir one level; returns true if created, false if it already existed. */

@@ -22,7 +22,7 @@ import { connectConsole } from './console';
 import { shimPath } from './paths';
 import { isAlive, readProcStat, waitForExit } from './proc';
 import { ociState, rfc3339Now, type ContainerRecord } from './record';
-import { notReplayable, takeReplayInputs, writeReplay } from './replay';
+import { inputsMismatch, nofileLimits, notReplayable, takeReplayInputs, writeReplay } from './replay';
 import { addUserNamespace, currentCaller, rootlessPlan } from './rootless';
 import { prepareRootfs, releaseRootfs } from './rootfs';
 import { StateStore, writeFileAtomic } from './store';
@@ -234,7 +234,12 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
     st.write(rec);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(rec.pid));
     lock.release();
-    if (replayInputs && cgroupOps && dataOps && cg && !root.unrecorded) {
+    // only for the inputs of this very call: TSRUN_REPLAY is the front's word, checked
+    const mismatch =
+      replayInputs &&
+      inputsMismatch(replayInputs, { root: ctx.root, dataDir: ctx.dataDir, bundle, id, keepParent: !!o.keepParent, shim: shimPath() });
+    if (mismatch) ctx.log.debug(`replay record not written: TSRUN_REPLAY: ${mismatch}`);
+    if (replayInputs && !mismatch && cgroupOps && dataOps && cg && !root.unrecorded) {
       try {
         writeReplay(ctx.root, {
           inputs: replayInputs,
@@ -246,6 +251,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
           dataLock: root.dataLock,
           dataOps,
           plan,
+          nofile: nofileLimits(),
         });
       } catch (e) {
         // the container is made; only the next create of it is slower

@@ -26,6 +26,8 @@ const rec = (): ContainerRecord =>
     cgroup: { mode: 'hybrid', paths: { freezer: '/sys/fs/cgroup/freezer/tsrun/c1', unified: '/sys/fs/cgroup/unified/tsrun/c1' } },
   });
 
+const NOFILE = { cur: 1024n, max: 4096n };
+
 /** What the front does with a template (replay.c): each 0x01 + letter becomes its value. */
 function fill(t: Buffer, v: Record<string, string | number>): string {
   return t.toString('utf8').replace(/\x01([A-Za-z])/g, (_, l: string) => {
@@ -47,6 +49,7 @@ function parts(r: ContainerRecord) {
       { op: 'write', path: '/sys/fs/cgroup/pids/tsrun/c1/pids.max', value: '10' },
     ],
     plan: Buffer.from([1, 2, 3]),
+    nofile: NOFILE,
   });
   assert.ok(bytes, 'the record is made');
   const m = new Map<number, Buffer[]>();
@@ -61,8 +64,13 @@ test('replay: the filled templates are what TypeScript writes for the same conta
   assert.equal(tlvU64(m.get(RP.VERSION)![0]), BigInt(REPLAY.VERSION));
   assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_READY)![0], values)), r);
   assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_PID)![0], values)), { ...r, creator: { pid: 777, startTime: 555 } });
-  assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_CLAIMED)![0], values)), { ...r, pid: 0, pidStartTime: 0, creator: { pid: 777, startTime: 555 } });
-  assert.ok(!m.get(RP.STATE_CLAIMED)![0].includes('\x01P'), 'no pid marker before the pid is known');
+  const { cgroup, ...claimed } = r;
+  assert.ok(cgroup);
+  // the cgroup only once the front saw it free (create.ts onPlanned): a crash before leaves nothing naming it
+  assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_CLAIMED)![0], values)), { ...claimed, pid: 0, pidStartTime: 0, creator: { pid: 777, startTime: 555 } });
+  assert.deepEqual(JSON.parse(fill(m.get(RP.STATE_CGROUP)![0], values)), { ...r, pid: 0, pidStartTime: 0, creator: { pid: 777, startTime: 555 } });
+  for (const t of [RP.STATE_CLAIMED, RP.STATE_CGROUP]) assert.ok(!m.get(t)![0].includes('\x01P'), 'no pid marker before the pid is known');
+  assert.deepEqual([tlvU64(m.get(RP.NOFILE_CUR)![0]), tlvU64(m.get(RP.NOFILE_MAX)![0])], [1024n, 4096n], 'the limits of Node\'s shim');
   // the front record: the front writes the state-live/state-stopped lines with the filled lengths
   const lh = fill(m.get(RP.FRONT_LIVE_HEAD)![0], values);
   const lt = fill(m.get(RP.FRONT_LIVE_TAIL)![0], values);
@@ -96,6 +104,7 @@ test('replay: the cgroup v2 ops: enable (a path only) and device-filter (the bpf
       { op: 'device-filter', path: '/sys/fs/cgroup/tsrun/c1', value: insns },
     ],
     plan: Buffer.alloc(0),
+    nofile: NOFILE,
   });
   assert.ok(bytes);
   const ops = readTlv(bytes)
@@ -136,6 +145,8 @@ test('replay: setupCgroup on cgroup v2 records each enableControllers as one op,
     { op: 'enable', path: root },
     { op: 'mkdir', path: p('tsrun/c1') },
     { op: 'enable', path: p('tsrun') },
+    // applyV2 read which controllers the new cgroup has: a guard the replay checks there
+    { op: 'read', path: p('tsrun/c1/cgroup.controllers'), value: 'cpu pids' },
     { op: 'write', path: p('tsrun/c1/pids.max'), value: '10' },
   ]);
   assert.equal(fs.readFileSync(p('tsrun/cgroup.subtree_control'), 'utf8'), '+cpu +pids', 'the enable did write');
@@ -145,7 +156,7 @@ test('replay: a 0x01 in the container\'s record (it would read as a marker) mean
   const r = rec();
   r.annotations = { a: '\x01P' };
   assert.equal(
-    encodeReplay({ inputs: Buffer.alloc(0), config: Buffer.alloc(0), rec: r, configCopy: '', leaves: [], ops: [], plan: Buffer.alloc(0) }),
+    encodeReplay({ inputs: Buffer.alloc(0), config: Buffer.alloc(0), rec: r, configCopy: '', leaves: [], ops: [], plan: Buffer.alloc(0), nofile: NOFILE }),
     undefined,
   );
 });
@@ -226,6 +237,7 @@ function layeredParts(x: Partial<ReplayParts> = {}): ReplayParts {
     leaves: [],
     ops: [],
     plan: Buffer.alloc(0),
+    nofile: NOFILE,
     root: '/run/tsrun',
     dataLock: '/d/store.lock',
     dataOps,
@@ -351,4 +363,74 @@ test('replay: prepareRootfs records what it checks and makes under the data dir,
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+/** A fake cgroup tree under a temp dir (the kernel's files made by hand), removed after the test. */
+function fakeTree(t: { after: (fn: () => void) => void }, files: Record<string, string>): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-test-rp-tree-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  for (const [rel, v] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), v);
+  }
+  return root;
+}
+
+const cgOps = (ops: CgroupOp[]) =>
+  readTlv(encodeReplay({ ...layeredParts({ dataOps: [], dataLock: undefined }), ops })!)
+    .filter((e) => e.tag === RP.CGROUP_OP)
+    .map((g) => {
+      const f = readTlv(g.value);
+      const get = (t: number) => f.find((e) => e.tag === t)?.value;
+      return { op: Number(tlvU64(get(CGO.OP)!)), path: get(CGO.PATH)!.toString(), value: get(CGO.VALUE)?.toString(), errno: get(CGO.ERRNO) && Number(tlvU64(get(CGO.ERRNO)!)) };
+    });
+
+test('replay: what setupCgroup reads of the host (which files the kernel has, a current value) is recorded where it reads it, as a guard', (t) => {
+  // cgroup v1 without blkio.bfq.weight, memsw or cpu.cfs_burst_us: each decides what is written
+  const hier = (c: string) => ({ [`${c}/cgroup.procs`]: '', [`${c}/cgroup.sane_behavior`]: '0', [`${c}/tsrun/c1/cgroup.procs`]: '' });
+  const root = fakeTree(t, {
+    ...hier('blkio'),
+    'blkio/tsrun/c1/blkio.weight': '',
+    ...hier('memory'),
+    'memory/tsrun/c1/memory.limit_in_bytes': '9223372036854771712\n',
+    'memory/tsrun/c1/memory.memsw.limit_in_bytes': '',
+    ...hier('cpu'),
+    'cpu/tsrun/c1/cpu.cfs_burst_us.absent': '',
+    'cpu/tsrun/c1/cpu.shares': '',
+  });
+  fs.rmSync(path.join(root, 'cpu/tsrun/c1/cpu.cfs_burst_us.absent'));
+  const ops: CgroupOp[] = [];
+  setupCgroup({ id: 'c1', root, skipDevices: true, record: ops, resources: { blockIO: { weight: 300 }, memory: { limit: 2 ** 30, swap: 2 ** 31 }, cpu: { burst: 1000 } } });
+  const leaf = (rel: string) => path.join(root, rel);
+  const at = (o: CgroupOp) => ops.findIndex((x) => JSON.stringify(x) === JSON.stringify(o));
+  const bfq = at({ op: 'exists', path: leaf('blkio/tsrun/c1/blkio.bfq.weight'), value: false });
+  const cur = at({ op: 'read', path: leaf('memory/tsrun/c1/memory.limit_in_bytes'), value: '9223372036854771712' });
+  const burst = at({ op: 'exists', path: leaf('cpu/tsrun/c1/cpu.cfs_burst_us'), value: false });
+  assert.ok(bfq >= 0 && cur >= 0 && burst >= 0, `the guards are recorded: ${JSON.stringify(ops)}`);
+  assert.ok(bfq < at({ op: 'write', path: leaf('blkio/tsrun/c1/blkio.weight'), value: '300' }), 'before the write it decided');
+  assert.ok(cur < ops.findIndex((o) => o.op === 'write' && o.path.endsWith('memory.limit_in_bytes')), 'before the writes whose order it decided');
+  // as the front checks them: CGOP_ABSENT, CGOP_READ
+  const enc = cgOps(ops);
+  assert.deepEqual(enc.find((o) => o.path.endsWith('blkio.bfq.weight')), { op: CGOP.ABSENT, path: leaf('blkio/tsrun/c1/blkio.bfq.weight'), value: undefined, errno: undefined });
+  assert.deepEqual(enc.find((o) => o.op === CGOP.READ), { op: CGOP.READ, path: leaf('memory/tsrun/c1/memory.limit_in_bytes'), value: '9223372036854771712', errno: undefined });
+});
+
+test('replay: a write setupCgroup tolerates failing (no memory.swap.max) is recorded with its errno, not as a write the replay must make', (t) => {
+  const root = fakeTree(t, {
+    'cgroup.controllers': 'memory',
+    'cgroup.subtree_control': 'memory',
+    'tsrun/cgroup.controllers': 'memory',
+    'tsrun/cgroup.subtree_control': 'memory',
+    'tsrun/cgroup.events': 'populated 0\n',
+    'tsrun/c1/cgroup.events': 'populated 0\n',
+    'tsrun/c1/cgroup.controllers': 'memory',
+    'tsrun/c1/memory.max': '',
+  });
+  const ops: CgroupOp[] = [];
+  // memory == memory+swap: no swap, "0" written to memory.swap.max; without swap accounting the file is missing, which runc ignores too
+  setupCgroup({ id: 'c1', root, skipDevices: true, record: ops, resources: { memory: { limit: 2 ** 26, swap: 2 ** 26 } } });
+  const swap = path.join(root, 'tsrun/c1/memory.swap.max');
+  assert.deepEqual(ops.find((o) => o.path === swap), { op: 'write', path: swap, value: '0', errno: 2 });
+  assert.deepEqual(cgOps(ops).find((o) => o.path === swap), { op: CGOP.WRITE_FAILS, path: swap, value: '0', errno: 2 });
+  assert.deepEqual(cgOps(ops).find((o) => o.path.endsWith('memory.max')), { op: CGOP.WRITE, path: path.join(root, 'tsrun/c1/memory.max'), value: String(2 ** 26), errno: undefined });
 });
