@@ -1,5 +1,5 @@
 // run -ti and exec -ti at a terminal: what they need of tsrun's own stdin,
-// and the keys that detach from them.
+// and the keys that detach from them; where a person finds an exit code.
 import { UsageError } from '../errors';
 import { DEFAULT_DETACH_KEYS } from './options';
 
@@ -51,3 +51,14 @@ export function detachKeys(verb: 'run' | 'exec', a: { tty?: boolean; interactive
   }
   return relayed ? parseDetachKeys(given) : undefined;
 }
+
+/**
+ * Why state and list show no exit code, and where it is.  As runc: the
+ * process that waits for a detached container's init is the engine's
+ * (conmon, containerd-shim), or init; tsrun keeps no waiter of its own, as
+ * one would change the process tree the engines rely on.
+ */
+export const EXIT_CODE_NOTE =
+  'A stopped container shows no exit code (as in runc: the process that waits for it is not tsrun).  ' +
+  'It is the exit status of a foreground "tsrun run" (or "tsrun exec"); a detached container\'s engine (conmon, containerd) has it; ' +
+  'what the container printed is in "tsrun logs ID" (run -d at a terminal, or --logs).';

@@ -62,13 +62,12 @@ export const command: CommandModule<CreateArgs, Args> = {
       .example('$0 run -d --logs --name web -b ./bundles/busybox -m 64m -e A=1 httpd -f', 'detached; then "tsrun logs -f web", "tsrun stop web"')
       .example('$0 run -d -b ./bundles/busybox -v /srv/data:/data:ro', 'detached, a read-only volume; prints the made-up id')
       .epilogue(
-        'At a terminal, "run -d" sends the output to "tsrun logs ID" as --logs does (stdout a terminal, no -t, no --console-socket): ' +
+        '\nAt a terminal, "run -d" sends the output to "tsrun logs ID" as --logs does (stdout a terminal, no -t, no --console-socket): ' +
           'it does not print over your prompt.  With stdout a pipe or a file (as engines call it) the container inherits it, as from runc.\n\n' +
           'In the foreground with -ti, the detach keys (ctrl-p ctrl-q; --detach-keys) leave the container running and return: ' +
           'its output then goes to "tsrun logs ID"; stop it with "tsrun stop ID", remove it with "tsrun rm ID".\n\n' +
-          'The exit status of the container is tsrun\'s own in the foreground.  Detached, no process of tsrun\'s waits for it, ' +
-          'so "tsrun state" and "tsrun list" do not know it (as runc: the engine that waits, conmon or containerd-shim, has it); ' +
-          'what it printed is in "tsrun logs ID".',
+          'In the foreground the exit status is the container\'s (128+N when signal N ended it).  Detached, no process of tsrun\'s ' +
+          'waits for it, so "tsrun state" and "tsrun list" do not know it (as runc); what it printed is in "tsrun logs ID".',
       ) as Argv<Args>,
   handler: async (a) => {
     misplacedFlags(a);
