@@ -67,6 +67,8 @@ function keepTerminal(master: number, output: string | null): void {
     throw new SystemError(`open "${output}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
+    // cat reads plainly: EAGAIN would end it (libuv leaves a master blocking today; no promise)
+    sock().setBlocking(master, 'the pty master');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const child = (require('child_process') as typeof import('child_process')).spawn(KEEPER, [], {
       stdio: [master, out, 'ignore'],

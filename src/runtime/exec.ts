@@ -47,9 +47,13 @@ export interface ExecOptions {
   notice?: (msg: string) => void;
 }
 
-/** The line for the person who detached from process pid (host pid) in container id. */
+/**
+ * The line for the person who detached from process pid (host pid) in
+ * container id.  SIGHUP, what a closed terminal sends: an interactive shell
+ * ignores SIGTERM.
+ */
 export function execDetachedNote(root: string, id: string, pid: number): string {
-  return `detached: process ${pid} keeps running in container "${id}" (its output is discarded); end it: "kill ${pid}"; the container: "${tsrunCommand(root, 'stop', id)}"`;
+  return `detached: process ${pid} keeps running in container "${id}" (its output is discarded); end it: "kill -HUP ${pid}"; the container: "${tsrunCommand(root, 'stop', id)}"`;
 }
 
 function readProcessFile(file: string): Process {

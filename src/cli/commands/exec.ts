@@ -44,9 +44,9 @@ export const command: CommandModule<GlobalArgs, Args> = {
       .example('$0 exec --process proc.json --detach --pid-file p c1', 'as podman does')
       .epilogue('With -ti, the detach keys (ctrl-p ctrl-q; --detach-keys) leave the process running and return; its output is then discarded.'),
   handler: async (a) => {
+    const keys = detachKeys('exec', a);
     const noTerminal = needsTerminal('exec', a);
     if (noTerminal) throw new UsageError(noTerminal);
-    const keys = detachKeys('exec', a);
     const { exec } = await import('../../runtime/exec');
     exit.code = await exec(contextFrom(a), {
       id: a['container-id'],

@@ -76,9 +76,9 @@ export const command: CommandModule<CreateArgs, Args> = {
     if (a.tty && a.detach && !a['console-socket']) {
       throw new UsageError('run: -t with -d needs --console-socket (drop -d to use this terminal, or drop -t and use --logs)');
     }
+    const keys = detachKeys('run', a);
     const noTerminal = needsTerminal('run', a);
     if (noTerminal) throw new UsageError(noTerminal);
-    const keys = detachKeys('run', a);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const logs = a.logs || logsByDefault(a, (require('tty') as typeof import('tty')).isatty(1));
     let consoleSize: { height: number; width: number } | undefined;
