@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from '../context';
 import { UsageError } from '../../errors';
-import { EXEC_OPTIONS } from '../options';
+import { DEFAULT_DETACH_KEYS, EXEC_OPTIONS } from '../options';
 import { detachKeys, needsTerminal } from '../terminal';
 import { trailingCommand } from '../argv';
 import { exit } from '../exit';
@@ -42,7 +42,7 @@ export const command: CommandModule<GlobalArgs, Args> = {
       .example('$0 exec -w /etc c1 ls', 'in another working directory')
       .example('$0 exec -e A=1 -u 1000 c1 sh -c \'echo $A; id\'', 'with more environment, as another user')
       .example('$0 exec --process proc.json --detach --pid-file p c1', 'as podman does')
-      .epilogue('With -ti, the detach keys (ctrl-p ctrl-q; --detach-keys) leave the process running and return; its output is then discarded.'),
+      .epilogue(`With -ti, the detach keys (${DEFAULT_DETACH_KEYS}; --detach-keys) leave the process running and return; its output is then discarded.`),
   handler: async (a) => {
     const keys = detachKeys('exec', a);
     const noTerminal = needsTerminal('exec', a);

@@ -6,7 +6,7 @@ import { leadingRunFlags, trailingCommand } from '../argv';
 import { UsageError } from '../../errors';
 import { contextFrom } from '../context';
 import { exit } from '../exit';
-import { RUN_OPTIONS } from '../options';
+import { DEFAULT_DETACH_KEYS, RUN_OPTIONS } from '../options';
 import { detachKeys, needsTerminal } from '../terminal';
 import { containerId, createFlags, createOptions, type CreateArgs } from './create';
 
@@ -64,7 +64,7 @@ export const command: CommandModule<CreateArgs, Args> = {
       .epilogue(
         '\nAt a terminal, "run -d" sends the output to "tsrun logs ID" as --logs does (stdout a terminal, no -t, no --console-socket): ' +
           'it does not print over your prompt.  With stdout a pipe or a file (as engines call it) the container inherits it, as from runc.\n\n' +
-          'In the foreground with -ti, the detach keys (ctrl-p ctrl-q; --detach-keys) leave the container running and return: ' +
+          `In the foreground with -ti, the detach keys (${DEFAULT_DETACH_KEYS}; --detach-keys) leave the container running and return: ` +
           'its output then goes to "tsrun logs ID"; stop it with "tsrun stop ID", remove it with "tsrun rm ID".\n\n' +
           'In the foreground the exit status is the container\'s (128+N when signal N ended it).  Detached, no process of tsrun\'s ' +
           'waits for it, so "tsrun state" and "tsrun list" do not know it (as runc); what it printed is in "tsrun logs ID".',
