@@ -2,6 +2,7 @@
 #   make demo    install missing packages, build, make bundles/busybox, run a container
 #   make test    install, build and run the whole test suite (what .ci/run calls)
 #   make bench   tsrun vs runc (and crun) benchmark table
+#   make install PREFIX=/usr/local   links PREFIX/bin/tsrun to bin/tsrun (uninstall removes it)
 #   make conformance, make cri   the OCI runtime-tools suite and Kubernetes' critest, tsrun beside runc
 #                (not in make test: minutes long, built from sources CI cannot fetch; scripts/suites.sh)
 
@@ -10,7 +11,7 @@ NODE ?= node
 APT_PACKAGES := gcc make libc6-dev libseccomp-dev busybox-static uidmap
 STAMP := build/.stamps
 
-.PHONY: all build deps apt-deps npm-deps shim ts front bundle-busybox demo test test-unit test-integration bench conformance cri clean
+.PHONY: all build deps apt-deps npm-deps shim ts front bundle-busybox demo install uninstall test test-unit test-integration bench conformance cri clean
 
 all: build
 
@@ -71,6 +72,17 @@ demo: bundle-busybox
 	@echo "--- tsrun run --bundle bundles/busybox demo   (layers: bundles/busybox/busybox.tar, data dir /var/lib/tsrun)"
 	./bin/tsrun --root /run/tsrun-demo run --bundle bundles/busybox demo-$$$$ \
 	  sh -c 'echo "hostname: $$(hostname)"; echo "root: $$(grep " / / " /proc/self/mountinfo | sed "s/.* - \([a-z]*\) .*/\1/")"; echo "ps inside the container:"; ps; echo "mounts: $$(wc -l < /proc/self/mountinfo)"'
+
+# ---- install: a link, not a copy (bin/tsrun finds dist/ and the shim next to itself) ----
+PREFIX ?= /usr/local
+install: build
+	@mkdir -p $(DESTDIR)$(PREFIX)/bin
+	ln -sfn $(CURDIR)/bin/tsrun $(DESTDIR)$(PREFIX)/bin/tsrun
+	@echo "tsrun: $$(command -v tsrun || echo $(DESTDIR)$(PREFIX)/bin/tsrun) -> $(CURDIR)/bin/tsrun"
+
+uninstall:
+	@if [ "$$(readlink $(DESTDIR)$(PREFIX)/bin/tsrun)" = "$(CURDIR)/bin/tsrun" ]; then rm -f $(DESTDIR)$(PREFIX)/bin/tsrun; echo "removed $(DESTDIR)$(PREFIX)/bin/tsrun"; \
+	else echo "$(DESTDIR)$(PREFIX)/bin/tsrun is not this checkout's link: left alone"; fi
 
 # ---- tests ------------------------------------------------------------------
 TEST_FILES = $(shell find build/test -name '*.test.js' | sort)

@@ -125,9 +125,21 @@ export function joinStdinValues(argv: string[]): string[] {
   return out;
 }
 
+/**
+ * A bare "--rootless" (at the end, or before another flag) is "--rootless=true":
+ * runc's `spec --rootless` is a switch, and yargs would read it as "".  Only
+ * before "--".
+ */
+export function bareRootless(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((a, i) =>
+    a === '--rootless' && (end < 0 || i < end) && (i + 1 === argv.length || argv[i + 1].startsWith('-')) ? '--rootless=true' : a,
+  );
+}
+
 /** argv as the yargs parser takes it: run's and exec's command split off, flag values joined where yargs would misread them. */
 export function preparedArgv(argv: string[]): string[] {
-  return joinStdinValues(joinNegativeValues(splitCommand(argv)));
+  return joinStdinValues(joinNegativeValues(bareRootless(splitCommand(argv))));
 }
 
 /**

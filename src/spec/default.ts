@@ -10,11 +10,39 @@ export interface DefaultSpecOptions {
   rootfs?: string;
   /** process.terminal (default true, as `runc spec`). */
   terminal?: boolean;
+  /** `runc spec --rootless`'s changes, for this uid and gid (see rootlessSpec). */
+  rootless?: { uid: number; gid: number };
 }
 
 const DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
 export function defaultSpec(opts: DefaultSpecOptions = {}): Spec {
+  const spec = baseSpec(opts);
+  return opts.rootless ? rootlessSpec(spec, opts.rootless.uid, opts.rootless.gid) : spec;
+}
+
+/**
+ * What `runc spec --rootless` changes: a user namespace mapping the user to 0
+ * and no network namespace of its own (an unprivileged user cannot bring up
+ * anything but lo there), no cgroup limits, /sys a read-only rbind of the
+ * host's (sysfs cannot be mounted without a network namespace of its own),
+ * devpts without gid=5 (not mapped).
+ */
+export function rootlessSpec(spec: Spec, uid: number, gid: number): Spec {
+  const linux = spec.linux!;
+  linux.namespaces = [...linux.namespaces!.filter((n) => n.type !== 'network' && n.type !== 'cgroup'), { type: 'user' }];
+  linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
+  linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
+  delete linux.resources;
+  spec.mounts = spec.mounts!.map((m) => {
+    if (m.destination === '/sys') return { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
+    if (m.type === 'devpts') return { ...m, options: m.options!.filter((o) => !o.startsWith('gid=')) };
+    return m;
+  });
+  return spec;
+}
+
+function baseSpec(opts: DefaultSpecOptions): Spec {
   return {
     ociVersion: '1.2.0',
     process: {

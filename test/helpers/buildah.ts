@@ -8,8 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { type Result } from './tsrun';
-import { FIXTURES, HostLeftovers, IMAGE, ensurePackages, sh } from './clients';
-import { umountUnder } from './producers';
+import { FIXTURES, HostLeftovers, IMAGE, ensurePackages, sh, umountUnder } from './clients';
 
 export const BUILDAH_PACKAGES = ['buildah', 'runc', 'busybox-static'];
 

@@ -115,7 +115,7 @@ export function rmdirTree(d: string): void {
 }
 
 /** Unmounts (lazily, deepest first) whatever is still mounted under dir. */
-function umountUnder(dir: string): void {
+export function umountUnder(dir: string): void {
   const points = fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')

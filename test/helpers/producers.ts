@@ -100,18 +100,6 @@ export function mountOverlay(dir: string, work: string, lower = BUSYBOX_ROOTFS):
   if (r.code !== 0) throw new Error(`mount overlay on ${dir}: ${r.stderr.trim()}`);
 }
 
-/** Unmounts (lazily, deepest first) whatever is mounted under dir. */
-export function umountUnder(dir: string): void {
-  const points = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m) => m && (m === dir || m.startsWith(dir + '/')))
-    .sort()
-    .reverse();
-  for (const m of points) sh('umount', ['-l', m]);
-}
-
 /** A copy of the busybox rootfs (cp -a) at dest, owned by uid:gid when given (a remapped snapshot). */
 export function copyRootfs(dest: string, owner?: number): void {
   const cp = spawnSync('cp', ['-a', BUSYBOX_ROOTFS, dest], { encoding: 'utf8' });

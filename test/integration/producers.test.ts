@@ -23,11 +23,11 @@ import {
   cgroupTreeLeft,
   runc,
   runcCleanup,
-  umountUnder,
   NetnsHolder,
   type Probe,
   type Runtime,
 } from '../helpers/producers';
+import { umountUnder } from '../helpers/clients';
 
 const w = new World('tsrun-test-producers');
 // a user namespace's root (host uid 100000) must reach the rootfs under w.dir (mkdtemp made it 0700)
