@@ -5,7 +5,8 @@
  * delete: --force/-f), globals --root, --data-dir, --log, --log-format
  * (text|json) anywhere on the line, as src/cli/fast.ts parses them; and
  * `[globals] create|run [--bundle|-b B] [--pid-file F] [-d|--detach (run)]
- * ID` for a replay (replay.c), the id last.  Anything
+ * ID` for a replay (replay.c), the id last (not run -d with a terminal as
+ * stdout).  Anything
  * else execs `node <dir of bin/tsrun>/../dist/tsrun.js ARGS...` unchanged.
  * TSRUN_FRONT_TRACE=1 prints the path taken to stderr.
  */
@@ -276,6 +277,11 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
       /* --log/--log-format: a create that succeeds logs nothing (Node's
        * neither: only --debug would), so they are not replay inputs; the
        * replay passes them to any Node it runs */
+      /* run -d by a person at a terminal: TypeScript sends the output to
+       * the log instead (src/cli/commands/run.ts logsByDefault); a replay
+       * would give the container this terminal */
+      if (c->detach && isatty (1))
+        return front_fail (why, "run -d with a terminal as stdout");
       if (c->bundle == NULL)
         c->bundle = ".";
       /* replay.c normalizes the root and sets c->dir */

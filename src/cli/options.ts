@@ -52,10 +52,18 @@ export const CREATE_OPTIONS = {
   ...OVERRIDE_OPTIONS,
 } as const satisfies Record<string, Options>;
 
+/** The keys that detach from run -ti / exec -ti (docker's and podman's). */
+export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
+const DETACH_KEYS_OPTION = {
+  type: 'string',
+  describe: `with -ti: the keys that leave the process running and return to the shell (docker's syntax: ctrl-<a-z@[\\]^_> or one character, comma-separated; default "${DEFAULT_DETACH_KEYS}"; "" turns it off)`,
+} as const satisfies Options;
+
 export const RUN_OPTIONS = {
-  detach: { alias: 'd', type: 'boolean', describe: 'return once the process runs (made-up ids are printed)' },
+  detach: { alias: 'd', type: 'boolean', describe: 'return once the process runs (made-up ids are printed); at a terminal its output goes to "tsrun logs ID" (as --logs)' },
   tty: { alias: 't', type: 'boolean', describe: 'give the process a terminal; in the foreground tsrun relays it (no --console-socket needed)' },
   interactive: { alias: 'i', type: 'boolean', describe: "with -t: send this terminal's input to the process (without -t stdin is always passed)" },
+  'detach-keys': DETACH_KEYS_OPTION,
 } as const satisfies Record<string, Options>;
 
 export const EXEC_OPTIONS = {
@@ -70,6 +78,7 @@ export const EXEC_OPTIONS = {
   'process-label': { type: 'string' },
   tty: { alias: 't', type: 'boolean', describe: 'allocate a pseudo-terminal; in the foreground tsrun relays it (else give --console-socket)' },
   interactive: { alias: 'i', type: 'boolean', describe: "with -t: send this terminal's input to the process (without -t stdin is always passed)" },
+  'detach-keys': DETACH_KEYS_OPTION,
   'console-socket': { type: 'string' },
   detach: { alias: 'd', type: 'boolean' },
   'pid-file': { type: 'string' },

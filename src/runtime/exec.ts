@@ -13,7 +13,7 @@ import { validateProcessFile } from '../spec/validate';
 import type { RuntimeContext } from './context';
 import { attachTerminal, connectConsole, InternalConsole } from './console';
 import { statusOf, store } from './container';
-import { shimPath } from './paths';
+import { shimPath, tsrunCommand } from './paths';
 import { ociState } from './record';
 import { writeFileAtomic } from './store';
 import { forwardSignals } from './run';
@@ -41,6 +41,19 @@ export interface ExecOptions {
   ignorePaused?: boolean;
   /** with a terminal tsrun relays itself: forward stdin to it (default true) */
   stdin?: boolean;
+  /** with a terminal tsrun relays itself, and stdin: the keys that detach (src/cli/terminal.ts parseDetachKeys; empty: none) */
+  detachKeys?: Buffer;
+  /** a line for the person at the terminal (they detached) */
+  notice?: (msg: string) => void;
+}
+
+/**
+ * The line for the person who detached from process pid (host pid) in
+ * container id.  SIGHUP, what a closed terminal sends: an interactive shell
+ * ignores SIGTERM.
+ */
+export function execDetachedNote(root: string, id: string, pid: number): string {
+  return `detached: process ${pid} keeps running in container "${id}" (its output is discarded); end it: "kill -HUP ${pid}"; the container: "${tsrunCommand(root, 'stop', id)}"`;
 }
 
 function readProcessFile(file: string): Process {
@@ -134,19 +147,28 @@ export async function exec(ctx: RuntimeContext, o: ExecOptions): Promise<number>
     con?.close();
     throw e;
   });
-  const relay = con ? attachTerminal(con.receiveMaster(), { stdin: o.stdin ?? true }) : undefined;
+  // after a detach the output has nowhere to go: an exec has no log of its own
+  const detach = o.detachKeys?.length ? { keys: o.detachKeys, output: null } : undefined;
+  const relay = con ? attachTerminal(con.receiveMaster(), { stdin: o.stdin ?? true, detach }) : undefined;
   if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(shim.pid));
   if (o.detach) {
     await shim.exited;
     return 0;
   }
   const unforward = forwardSignals(shim.pid, relay ? ['SIGWINCH'] : []);
+  let code: number | 'detached';
   try {
-    const code = await shim.exited;
-    await relay?.finish();
-    return code;
+    code = await (relay ? Promise.race([shim.exited, relay.detached.then(() => 'detached' as const)]) : shim.exited);
+    if (code !== 'detached') await relay?.finish();
   } finally {
     relay?.restore();
     unforward();
   }
+  if (code === 'detached') {
+    // the shim stays the process's parent and reaps it; tsrun may go
+    shim.release();
+    o.notice?.(execDetachedNote(ctx.root, o.id, shim.pid));
+    return 0;
+  }
+  return code;
 }

@@ -1,11 +1,15 @@
 // run: create + start; in the foreground, forward signals to the container,
-// wait for it, delete it and return its exit status.
+// wait for it, delete it and return its exit status.  With a terminal the
+// person may detach (the detach keys): the container then goes on as a
+// detached one would, its output to `tsrun logs`.
+import * as path from 'path';
 import { attachTerminal, InternalConsole, type TerminalRelay } from './console';
 import { oomKills } from '../cgroups';
 import { store } from './container';
-import { create, oomNote, type CreateOptions } from './create';
+import { create, LOG_FILE, oomNote, type CreateOptions } from './create';
 import type { RuntimeContext } from './context';
 import { deleteContainer } from './delete';
+import { tsrunCommand } from './paths';
 import { start } from './start';
 
 export const FORWARDED_SIGNALS: NodeJS.Signals[] = [
@@ -36,6 +40,14 @@ export interface RunOptions extends CreateOptions {
   notice?: (msg: string) => void;
   /** with a terminal tsrun relays itself: forward stdin to it (default true; `-t` without `-i` gives false) */
   stdin?: boolean;
+  /** with a terminal tsrun relays itself, and stdin: the keys that detach (src/cli/terminal.ts parseDetachKeys; empty: none) */
+  detachKeys?: Buffer;
+}
+
+/** The line for the person who detached from container id. */
+export function detachedNote(root: string, id: string): string {
+  const cmd = (...w: string[]) => `"${tsrunCommand(root, ...w)}"`;
+  return `detached: container "${id}" keeps running; its output: ${cmd('logs', id)}; stop it: ${cmd('stop', id)}; remove it: ${cmd('rm', '-f', id)}`;
 }
 
 /** Returns the exit code for tsrun: the container's (128+N when killed by signal N), 0 when detached. */
@@ -57,7 +69,10 @@ export async function run(ctx: RuntimeContext, o: RunOptions): Promise<number> {
   const unforward = o.detach ? () => {} : forwardSignals(rec.pid, con ? ['SIGWINCH'] : []);
   let relay: TerminalRelay | undefined;
   try {
-    if (con) relay = attachTerminal((con as InternalConsole).receiveMaster(), { stdin: o.stdin ?? true });
+    if (con) {
+      const detach = o.detachKeys?.length ? { keys: o.detachKeys, output: path.join(store(ctx).dir(o.id), LOG_FILE) } : undefined;
+      relay = attachTerminal((con as InternalConsole).receiveMaster(), { stdin: o.stdin ?? true, detach });
+    }
     start(ctx, o.id);
   } catch (e) {
     relay?.restore();
@@ -70,13 +85,19 @@ export async function run(ctx: RuntimeContext, o: RunOptions): Promise<number> {
     throw e;
   }
   if (o.detach) return 0;
-  let code: number;
+  let code: number | 'detached';
   try {
-    code = await shim.exited;
-    await relay?.finish();
+    code = await (relay ? Promise.race([shim.exited, relay.detached.then(() => 'detached' as const)]) : shim.exited);
+    if (code !== 'detached') await relay?.finish();
   } finally {
     relay?.restore();
     unforward();
+  }
+  if (code === 'detached') {
+    // as `run -d`: the shim stays the init's parent and reaps it; tsrun may go
+    shim.release();
+    o.notice?.(detachedNote(ctx.root, o.id));
+    return 0;
   }
   // SIGKILL and the cgroup's OOM counter: the memory limit, not someone's kill (read before delete removes the cgroup)
   if (code === 128 + 9 && rec.cgroup && oomKills(rec.cgroup)) {

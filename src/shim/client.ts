@@ -36,6 +36,12 @@ export interface ShimRun {
   pid: number;
   /** the shim's exit code (with KEEP_PARENT: the container process's status) */
   exited: Promise<number>;
+  /**
+   * No more waiting for the shim: tsrun may exit while it runs (a detach from
+   * the terminal).  The shims started with a console socket (child_process)
+   * only; the posix_spawn ones are waited for by a thread that cannot be let go.
+   */
+  release(): void;
 }
 
 /** The fd numbers the shim sees, given preserveFds. */
@@ -115,7 +121,10 @@ async function runDirect(o: ShimOptions): Promise<ShimRun> {
       closed = true;
     },
   };
-  return converse(o, channel, exited);
+  const release = () => {
+    throw new Error('a shim started with posix_spawn cannot be released (its waitpid runs on a thread)');
+  };
+  return converse(o, channel, exited, release);
 }
 
 /** child_process: any stdio, a console socket, preserved fds. */
@@ -174,11 +183,11 @@ function runChildProcess(o: ShimOptions): Promise<ShimRun> {
     },
     close: () => ctl.destroy(),
   };
-  return converse(o, channel, exited);
+  return converse(o, channel, exited, () => child.unref());
 }
 
 /** The protocol: PLAN, then PID, [HOOKS -> CONTINUE|ABORT], READY or ERROR. */
-async function converse(o: ShimOptions, ch: Channel, exited: Promise<number>): Promise<ShimRun> {
+async function converse(o: ShimOptions, ch: Channel, exited: Promise<number>, release: () => void): Promise<ShimRun> {
   const reader = new FrameReader();
   let pid = 0;
   try {
@@ -214,7 +223,7 @@ async function converse(o: ShimOptions, ch: Channel, exited: Promise<number>): P
             break;
           }
           case MSG.READY:
-            return { pid, exited };
+            return { pid, exited, release };
           case MSG.ERROR:
             throw decodeError(f.payload);
           default:

@@ -14,6 +14,9 @@ const MSG_CMSG_CLOEXEC = 0x40000000;
 const EAGAIN = 11;
 const EINTR = 4;
 const TIOCGWINSZ = 0x5413;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
 const TIOCSWINSZ = 0x5414;
 
 /** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): two connected fds. */
@@ -112,4 +115,11 @@ export function getWinSize(fd: number): WinSize | null {
   const ws = Buffer.alloc(8);
   if (fn('int ioctl(int fd, unsigned long request, _Out_ uint8_t *arg)')(fd, TIOCGWINSZ, ws) < 0) return null;
   return { rows: ws.readUInt16LE(0), cols: ws.readUInt16LE(2) };
+}
+
+/** Clears O_NONBLOCK (of the open file description: every process sharing it sees it), for a program that reads fd plainly. */
+export function setBlocking(fd: number, what: string): void {
+  const fcntl = fn('int fcntl(int fd, int cmd, int arg)');
+  const flags = check(fcntl(fd, F_GETFL, 0), 'fcntl F_GETFL', what);
+  if (flags & O_NONBLOCK) check(fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), 'fcntl F_SETFL', what);
 }

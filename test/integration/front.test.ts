@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { randomBytes } from 'crypto';
 import { TSRUN, World, waitFor } from '../helpers/tsrun';
 
 const w = new World('tsrun-test-front');
@@ -337,5 +338,160 @@ test('exec -ti: a shell in a running container, terminal restored', { skip: !has
   } finally {
     t.kill();
     w.tsrun(['rm', '-f', 'tty2']);
+  }
+});
+
+// ---- leaving a foreground container: the detach keys ----
+
+const quoted = (args: string[]) => [TSRUN, ...w.args(args)].map((a) => `'${a}'`).join(' ');
+
+/** The keepers of detached terminals: /bin/cat processes reading a pty master (/dev/ptmx, or /dev/pts/ptmx of a devpts instance). */
+function keepers(): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (!/\/cat$/.test(fs.readlinkSync(`/proc/${p}/exe`))) continue;
+      if (/\/ptmx$/.test(fs.readlinkSync(`/proc/${p}/fd/0`))) out.push(Number(p));
+    } catch {
+      /* gone, or a kernel thread */
+    }
+  }
+  return out;
+}
+
+/** A process that is gone or a zombie (exited, waiting for init to reap it). */
+function ended(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+test('run -ti: ctrl-c does not end a process that ignores it; ctrl-p ctrl-q detaches, the container runs on, its output to the log', { skip: !hasTmux && 'no tmux' }, async () => {
+  const id = `detach1-${process.pid}`;
+  const t = new Tmux(300, 30);
+  const before = keepers();
+  let keeper: number | undefined;
+  try {
+    const sttyBefore = path.join(w.dir, 'stty3.before');
+    const sttyAfter = path.join(w.dir, 'stty3.after');
+    // ticks in the background; cat records the bytes the container gets (no echo, no line buffering)
+    const script =
+      'trap "" INT; stty -echo -icanon -ixon -iexten min 1; (i=0; while :; do i=$((i+1)); echo tick$i; sleep 1; done) & echo READY; exec cat > /dev/shm/keys';
+    t.type(`unset NODE_EXTRA_CA_CERTS; stty -g > ${sttyBefore}; ${quoted(['run', '-ti', '-b', B, '--name', id, 'sh', '-c', script])}; echo "exit=$?"; stty -g > ${sttyAfter}; echo DO""NE`);
+    await t.waitScreen(/^READY/m, 'the container');
+    t.keys('C-c');
+    // a partial sequence and what breaks it reach the container; ctrl-p ctrl-p ctrl-q: the first ctrl-p too
+    for (const k of ['a', 'C-p', 'b', 'C-p', 'C-p', 'C-q']) t.keys(k);
+    await t.waitScreen(/^DONE$/m, 'tsrun to return');
+    const screen = t.tmux(['capture-pane', '-p', '-J', '-t', t.name]);
+    const cmd = (...words: string[]) => `"tsrun --root ${w.root} ${words.join(' ')}"`;
+    assert.ok(
+      screen.includes(`tsrun: detached: container "${id}" keeps running; its output: ${cmd('logs', id)}; stop it: ${cmd('stop', id)}; remove it: ${cmd('rm', '-f', id)}\n`),
+      `the detach line; screen:\n${screen}`,
+    );
+    assert.match(screen, /^exit=0$/m);
+    assert.equal(fs.readFileSync(sttyAfter, 'utf8'), fs.readFileSync(sttyBefore, 'utf8'), 'stty settings before == after');
+    assert.equal(w.state(id).status, 'running', 'the container keeps running (not deleted)');
+    // ctrl-c was the line discipline's (ignored SIGINT), the detach keys never arrived
+    await waitFor(() => w.ok(['exec', id, 'od', '-An', '-tx1', '/dev/shm/keys']).trim() === '61 10 62 10', 10000, 'the keys the container got');
+    // what it prints from now on goes to the log, without end (the keeper drains the terminal)
+    const ticks = () => [...w.ok(['logs', id]).matchAll(/tick(\d+)/g)].map((m) => Number(m[1]));
+    await waitFor(() => ticks().length > 0, 20000, 'a tick in the log');
+    const first = ticks()[0];
+    await waitFor(() => Math.max(...ticks()) >= first + 2, 20000, 'more ticks in the log');
+    const mine = keepers().filter((p) => !before.includes(p));
+    assert.equal(mine.length, 1, 'one keeper holds the terminal');
+    keeper = mine[0];
+    w.ok(['rm', '-f', id]);
+    await waitFor(() => ended(keeper!), 20000, 'the keeper to end with the container');
+  } finally {
+    t.kill();
+    w.tsrun(['rm', '-f', id]);
+    if (keeper !== undefined && !ended(keeper)) process.kill(keeper, 'SIGKILL');
+  }
+});
+
+test('exec -ti --detach-keys: only those keys detach; the process runs on until its hint ends it', { skip: !hasTmux && 'no tmux' }, async () => {
+  const id = `detach2-${process.pid}`;
+  w.ok(['run', '-d', '-b', B, id]);
+  const t = new Tmux(300, 25);
+  let pid: number | undefined;
+  try {
+    t.type(`unset NODE_EXTRA_CA_CERTS; ${quoted(['exec', '-ti', '--detach-keys', 'ctrl-x,d', id, 'sh'])}; echo "exit=$?"; echo DO""NE`);
+    await t.waitScreen(/^\/ # ?$/m, 'the prompt');
+    // the default keys are the shell's now; ctrl-c cancels the line they are on
+    t.keys('C-p');
+    t.keys('C-q');
+    t.keys('C-c');
+    t.type('echo still-$((1+1))');
+    await t.waitScreen(/^still-2$/m, 'the shell, still attached');
+    t.keys('C-x');
+    t.keys('d');
+    await t.waitScreen(/^DONE$/m, 'tsrun to return');
+    const screen = t.tmux(['capture-pane', '-p', '-J', '-t', t.name]);
+    const m = new RegExp(
+      `^tsrun: detached: process (\\d+) keeps running in container "${id}" \\(its output is discarded\\); end it: "kill -HUP \\d+"; the container: "tsrun --root ${w.root} stop ${id}"$`,
+      'm',
+    ).exec(screen);
+    assert.ok(m, `the detach line; screen:\n${screen}`);
+    assert.match(screen, /^exit=0$/m);
+    pid = Number(m[1]);
+    assert.ok(!ended(pid), 'the shell runs on');
+    assert.equal(fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'sh');
+    process.kill(pid, 'SIGHUP');
+    await waitFor(() => ended(pid!), 20000, 'the shell to end on the hint\'s signal');
+    assert.equal(w.state(id).status, 'running', 'the container goes on');
+  } finally {
+    t.kill();
+    if (pid !== undefined && !ended(pid)) process.kill(pid, 'SIGKILL');
+    w.tsrun(['rm', '-f', id]);
+  }
+});
+
+test('--detach-keys: a bad key, or without -ti, is refused before anything is made', () => {
+  const id = `detach3-${process.pid}`;
+  const bad = w.tsrun(['run', '-ti', '--detach-keys', 'ctrl-1', '-b', B, id]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /^tsrun: --detach-keys "ctrl-1": "ctrl-1" is not a key: give keys separated by commas, each ctrl-<a-z, @, \[, \\, \], \^ or _> or one character/);
+  const noTi = w.tsrun(['run', '-d', '--detach-keys', 'ctrl-x', '-b', B, id]);
+  assert.notEqual(noTi.code, 0);
+  assert.match(noTi.stderr, /^tsrun: run: --detach-keys is for -ti in the foreground/);
+  assert.ok(!fs.existsSync(path.join(w.root, id)), 'no container');
+});
+
+// ---- run -d at a terminal ----
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+test('run -d at a terminal sends the output to "tsrun logs", not over the prompt; with stdout a file it is inherited, as from runc', { skip: !hasScript && 'no script(1)' }, async () => {
+  const b = w.bundle((s) => (s.process.args = ['sh', '-c', 'echo hello-$((6*7)); exec sleep 1000']), 'logdefault');
+  // 64 hex digits: one replay record of the C front serves every id (as containerd's)
+  const hex = () => randomBytes(32).toString('hex');
+  const [a, replayedId, atTerminal] = [hex(), hex(), hex()];
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  let madeUp: string | undefined;
+  try {
+    w.ok(['run', '-d', '-b', b, a]);
+    const r = w.tsrun(['run', '-d', '-b', b, replayedId], { env: { TSRUN_FRONT_TRACE: '1' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^tsrun-front: replay\b/m, 'the front replays this run -d');
+    for (const id of [a, replayedId]) assert.match(w.tsrun(['logs', id]).stderr, /has no log/, 'stdout a file: the container inherits it');
+    // the same command line with a terminal as stdout: not replayed, logged
+    const s = spawnSync('script', ['-qec', quoted(['run', '-d', '-b', b, atTerminal]), '/dev/null'], { encoding: 'utf8', timeout: 60000, env });
+    assert.equal(s.status, 0, s.stdout);
+    assert.equal(s.stdout, '', 'nothing printed on the terminal');
+    await waitFor(() => w.ok(['logs', atTerminal]) === 'hello-42\n', 20000, 'the output in the log');
+    // a made-up id is printed as before
+    const s2 = spawnSync('script', ['-qec', quoted(['run', '-d', '-b', b]), '/dev/null'], { encoding: 'utf8', timeout: 60000, env });
+    assert.equal(s2.status, 0, s2.stdout);
+    madeUp = s2.stdout.trim();
+    assert.match(madeUp, /^[0-9a-f]{12}$/, 'the id, and nothing else');
+    await waitFor(() => w.ok(['logs', madeUp!]) === 'hello-42\n', 20000, 'the output in the log');
+  } finally {
+    for (const id of [a, replayedId, atTerminal, madeUp]) if (id) w.tsrun(['rm', '-f', id]);
   }
 });

@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from '../context';
 import { UsageError } from '../../errors';
-import { EXEC_OPTIONS } from '../options';
-import { needsTerminal } from '../terminal';
+import { DEFAULT_DETACH_KEYS, EXEC_OPTIONS } from '../options';
+import { detachKeys, needsTerminal } from '../terminal';
 import { trailingCommand } from '../argv';
 import { exit } from '../exit';
 
@@ -20,6 +20,7 @@ interface Args extends GlobalArgs {
   'process-label'?: string;
   tty?: boolean;
   interactive?: boolean;
+  'detach-keys'?: string;
   'console-socket'?: string;
   detach?: boolean;
   'pid-file'?: string;
@@ -40,8 +41,10 @@ export const command: CommandModule<GlobalArgs, Args> = {
       .example('$0 exec -ti c1 sh', 'an interactive shell in c1')
       .example('$0 exec -w /etc c1 ls', 'in another working directory')
       .example('$0 exec -e A=1 -u 1000 c1 sh -c \'echo $A; id\'', 'with more environment, as another user')
-      .example('$0 exec --process proc.json --detach --pid-file p c1', 'as podman does'),
+      .example('$0 exec --process proc.json --detach --pid-file p c1', 'as podman does')
+      .epilogue(`With -ti, the detach keys (${DEFAULT_DETACH_KEYS}; --detach-keys) leave the process running and return; its output is then discarded.`),
   handler: async (a) => {
+    const keys = detachKeys('exec', a);
     const noTerminal = needsTerminal('exec', a);
     if (noTerminal) throw new UsageError(noTerminal);
     const { exec } = await import('../../runtime/exec');
@@ -64,6 +67,8 @@ export const command: CommandModule<GlobalArgs, Args> = {
       preserveFds: a['preserve-fds'],
       ignorePaused: a['ignore-paused'],
       stdin: !a.tty || !!a.interactive,
+      detachKeys: keys,
+      notice: (m) => process.stderr.write(`tsrun: ${m}\n`),
     });
   },
 };

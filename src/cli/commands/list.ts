@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { contextFrom, type GlobalArgs } from '../context';
 import { timeAgo } from '../humantime';
+import { EXIT_CODE_NOTE } from '../terminal';
 
 interface Args extends GlobalArgs {
   format: string;
@@ -35,7 +36,10 @@ export const command: CommandModule<GlobalArgs, Args> = {
       .example('$0 list', 'the table, for people')
       .example('$0 list --format json', 'runc\'s JSON (id, pid, status, bundle, rootfs, created, owner, annotations) plus command, args, image')
       .example('$0 list --format runc', 'runc\'s table (ID PID STATUS BUNDLE CREATED OWNER), for scripts written for runc')
-      .epilogue('The ID column comes first in every table, as in runc, so "tsrun list | awk \'NR>1{print $1}\'" and -q keep working.'),
+      .epilogue(
+        'The ID column comes first in every table, as in runc, so "tsrun list | awk \'NR>1{print $1}\'" and -q keep working.\n\n' +
+          EXIT_CODE_NOTE,
+      ),
   handler: async (a) => {
     const { list } = await import('../../runtime/list');
     const { containers: items, skipped } = list(contextFrom(a));

@@ -6,13 +6,25 @@ import { leadingRunFlags, trailingCommand } from '../argv';
 import { UsageError } from '../../errors';
 import { contextFrom } from '../context';
 import { exit } from '../exit';
-import { RUN_OPTIONS } from '../options';
-import { needsTerminal } from '../terminal';
+import { DEFAULT_DETACH_KEYS, RUN_OPTIONS } from '../options';
+import { detachKeys, needsTerminal } from '../terminal';
 import { containerId, createFlags, createOptions, type CreateArgs } from './create';
 
 interface Args extends CreateArgs {
   detach?: boolean;
   interactive?: boolean;
+  'detach-keys'?: string;
+}
+
+/**
+ * `run -d` by a person at a terminal: without --logs the container would
+ * inherit the terminal and print over the person's prompt later, so its
+ * output goes to the log as with --logs.  Engines never give a terminal as
+ * stdout (conmon and containerd pass pipes or files, or --console-socket),
+ * so what they get stays runc's: the stdio inherited.
+ */
+export function logsByDefault(a: Pick<Args, 'detach' | 'logs' | 'tty' | 'console-socket'>, stdoutIsTerminal: boolean): boolean {
+  return !!a.detach && !a.logs && !a.tty && !a['console-socket'] && stdoutIsTerminal;
 }
 
 /**
@@ -48,7 +60,15 @@ export const command: CommandModule<CreateArgs, Args> = {
       .example('$0 run -b ./bundles/busybox c1 echo hi', 'run another command (its flags are its own)')
       .example('$0 run -ti -b ./bundles/busybox -- sh', 'an interactive shell in a container with a made-up id')
       .example('$0 run -d --logs --name web -b ./bundles/busybox -m 64m -e A=1 httpd -f', 'detached; then "tsrun logs -f web", "tsrun stop web"')
-      .example('$0 run -d -b ./bundles/busybox -v /srv/data:/data:ro', 'detached, a read-only volume; prints the made-up id') as Argv<Args>,
+      .example('$0 run -d -b ./bundles/busybox -v /srv/data:/data:ro', 'detached, a read-only volume; prints the made-up id')
+      .epilogue(
+        '\nAt a terminal, "run -d" sends the output to "tsrun logs ID" as --logs does (stdout a terminal, no -t, no --console-socket): ' +
+          'it does not print over your prompt.  With stdout a pipe or a file (as engines call it) the container inherits it, as from runc.\n\n' +
+          `In the foreground with -ti, the detach keys (${DEFAULT_DETACH_KEYS}; --detach-keys) leave the container running and return: ` +
+          'its output then goes to "tsrun logs ID"; stop it with "tsrun stop ID", remove it with "tsrun rm ID".\n\n' +
+          'In the foreground the exit status is the container\'s (128+N when signal N ended it).  Detached, no process of tsrun\'s ' +
+          'waits for it, so "tsrun state" and "tsrun list" do not know it (as runc); what it printed is in "tsrun logs ID".',
+      ) as Argv<Args>,
   handler: async (a) => {
     misplacedFlags(a);
     const { id, generated } = containerId(a, 'run');
@@ -56,8 +76,11 @@ export const command: CommandModule<CreateArgs, Args> = {
     if (a.tty && a.detach && !a['console-socket']) {
       throw new UsageError('run: -t with -d needs --console-socket (drop -d to use this terminal, or drop -t and use --logs)');
     }
+    const keys = detachKeys('run', a);
     const noTerminal = needsTerminal('run', a);
     if (noTerminal) throw new UsageError(noTerminal);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const logs = a.logs || logsByDefault(a, (require('tty') as typeof import('tty')).isatty(1));
     let consoleSize: { height: number; width: number } | undefined;
     if (a.tty) {
       const { winSize } = await import('../../runtime/console');
@@ -66,9 +89,10 @@ export const command: CommandModule<CreateArgs, Args> = {
     }
     const { run } = await import('../../runtime/run');
     exit.code = await run(contextFrom(a), {
-      ...createOptions(a, id, { tty: a.tty, consoleSize }),
+      ...createOptions({ ...a, logs }, id, { tty: a.tty, consoleSize }),
       detach: a.detach,
       stdin: !a.tty || !!a.interactive,
+      detachKeys: keys,
       notice: (m) => process.stderr.write(`tsrun: ${m}\n`),
     });
     if (a.detach && generated) process.stdout.write(`${id}\n`);
