@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "protocol.h"
 #include "shim.h"
 
@@ -116,11 +117,23 @@ process_fix_stdio (struct ctx *c, struct shim_error *err)
 int
 process_default_home (struct plan *p, struct shim_error *err)
 {
-  (void) err;
   if (strv_getenv (&p->env, "HOME") != NULL)
     return 0;
   const char *home = "/";
-  char *passwd = read_file ("/etc/passwd", NULL);
+  /* the container's own file: only a regular one, of sane size (a FIFO
+     there would block the exec; O_PATH then the fd's magic link, so what
+     was checked is what is read) */
+  char *passwd = NULL;
+  int pfd = open ("/etc/passwd", O_PATH | O_CLOEXEC);
+  struct stat st;
+  if (pfd >= 0 && fstat (pfd, &st) == 0 && S_ISREG (st.st_mode))
+    {
+      char buf[32];
+      if (read_whole_file (procfd (pfd, buf), &passwd, NULL, 1 << 20) < 0)
+        passwd = NULL;
+    }
+  if (pfd >= 0)
+    close (pfd);
   char *found = NULL;
   for (char *line = passwd, *next; line && *line; line = next)
     {

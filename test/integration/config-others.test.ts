@@ -128,3 +128,32 @@ test('a config without process: create makes the container, start fails and leav
   assert.match(rr.stderr, /has no "process"/);
   assert.ok(!fs.existsSync(path.join(w.root, 'np2')));
 });
+
+test('HOME comes from the container\'s /etc/passwd when the env has none (as runc); a passwd that is not a regular file gives "/"', () => {
+  const r = w.runScript('home', (s: Spec) => {
+    s.process!.env = (s.process!.env ?? []).filter((e) => !e.startsWith('HOME='));
+  }, 'echo "HOME=$HOME"');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'HOME=/root\n');
+  // a user the passwd does not name: "/"
+  const u = w.runScript('home', (s: Spec) => {
+    s.process!.env = (s.process!.env ?? []).filter((e) => !e.startsWith('HOME='));
+    s.process!.user = { uid: 4242, gid: 4242 };
+  }, 'echo "HOME=$HOME"');
+  assert.equal(u.stdout, 'HOME=/\n', u.stderr);
+  // one the config sets is kept
+  const k = w.runScript('home', (s: Spec) => {
+    s.process!.env = [...(s.process!.env ?? []).filter((e) => !e.startsWith('HOME=')), 'HOME=/srv'];
+  }, 'echo "HOME=$HOME"');
+  assert.equal(k.stdout, 'HOME=/srv\n', k.stderr);
+  // /etc/passwd a FIFO (a hostile image): not read, "/" (no hang)
+  const fifoRoot = path.join(w.dir, 'rootfs-fifo-passwd');
+  assert.equal(spawnSync('cp', ['-a', BUSYBOX_ROOTFS, fifoRoot]).status, 0);
+  fs.rmSync(path.join(fifoRoot, 'etc/passwd'));
+  assert.equal(spawnSync('mkfifo', [path.join(fifoRoot, 'etc/passwd')]).status, 0);
+  const f = w.runScript('home', (s: Spec) => {
+    s.root!.path = fifoRoot;
+    s.process!.env = (s.process!.env ?? []).filter((e) => !e.startsWith('HOME='));
+  }, 'echo "HOME=$HOME"');
+  assert.equal(f.stdout, 'HOME=/\n', f.stderr);
+});
