@@ -316,6 +316,107 @@ test('rootless: what the user may not have is refused before anything is made, o
   assert.deepEqual(fs.readdirSync(path.join(dataDir, 'containers')), []);
 });
 
+/** Waits (generously) until container id is stopped. */
+function waitStopped(id: string): void {
+  for (let i = 0; i < 1500; i++) {
+    if (JSON.parse(okAsUser(['state', id])).status === 'stopped') return;
+    spawnSync('sleep', ['0.02']);
+  }
+  assert.fail(`${id} did not stop`);
+}
+
+/** A directory in the user's home, its own. */
+function userDir(name: string): string {
+  const d = path.join(home, name);
+  fs.mkdirSync(d, { recursive: true });
+  fs.chownSync(d, uid, gid);
+  return d;
+}
+
+test('rootless use: run in the foreground gives the exit code; run -ti relays a terminal', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const b = bundle('fg', () => {});
+  const r = asTsrun(['run', '--bundle', b, 'fg', 'sh', '-c', 'echo out; echo err >&2; exit 7']);
+  assert.equal(r.code, 7, r.stderr);
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, 'err\n');
+  assert.deepEqual(leftovers('fg'), []);
+  // -ti needs a terminal: script(1) gives tsrun one, as the user
+  const ti = asUser(['script', '-qec', `${TSRUN} run -ti --bundle ${b} ti sh -c 'tty; test -t 0 && echo stdin-tty; exit 3'`, '/dev/null']);
+  assert.equal(ti.code, 3, ti.stderr + ti.stdout);
+  assert.match(ti.stdout, /\/dev\/pts\/\d+\r*\n/); // script(1) output: CR LF, its CR doubled
+  assert.match(ti.stdout, /stdin-tty/);
+  assert.deepEqual(leftovers('ti'), []);
+});
+
+test('rootless use: run -d --logs, then logs prints what the container wrote', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const b = bundle('lg', () => {}, { layers: true });
+  const r = asTsrun(['run', '-d', '--logs', '--bundle', b, 'lg', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2']);
+  assert.equal(r.code, 0, r.stderr);
+  waitStopped('lg');
+  const logs = okAsUser(['logs', 'lg']);
+  assert.deepEqual(logs.trim().split('\n').sort(), ['to-stderr', 'to-stdout']);
+  assert.equal(fs.statSync(path.join(stateRoot, 'lg')).uid, uid, 'the log is in the user state dir');
+  okAsUser(['delete', 'lg']);
+  assert.deepEqual(leftovers('lg'), []);
+});
+
+test('rootless use: spec --image of a tar, then run on its layers, unpacked as the user', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const b = path.join(home, 'fromimage');
+  okAsUser(['spec', '--image', path.join(home, 'busybox.tar'), '--bundle', b]);
+  const spec = JSON.parse(fs.readFileSync(path.join(b, 'config.json'), 'utf8'));
+  assert.deepEqual(spec.tsrun.layers, [path.join(home, 'busybox.tar')]);
+  const r = asTsrun(['run', '--bundle', b, 'img', 'sh', '-c', 'id -u; ls /bin/busybox']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['0', '/bin/busybox']);
+  // the layers are the user's, in its data dir
+  const layers = fs.readdirSync(dataDir).filter((n) => n !== 'containers');
+  assert.ok(layers.length > 0, `layers under ${dataDir}`);
+  for (const n of layers) assert.equal(fs.statSync(path.join(dataDir, n)).uid, uid, n);
+  assert.deepEqual(leftovers('img'), []);
+});
+
+test('rootless use: a volume the container writes to holds a file of the user on the host', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const vol = userDir('vol');
+  const b = bundle('volb', () => {}, { layers: true });
+  const r = asTsrun(['run', '-v', `${vol}:/data`, '--bundle', b, 'vol', 'sh', '-c', 'echo written > /data/f; ls -ln /data/f']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split(/\s+/).slice(2, 4), ['0', '0'], 'root in the container');
+  const st = fs.statSync(path.join(vol, 'f'));
+  assert.deepEqual({ uid: st.uid, gid: st.gid }, { uid, gid });
+  assert.equal(fs.readFileSync(path.join(vol, 'f'), 'utf8'), 'written\n');
+  assert.deepEqual(mountsMentioning(vol), []);
+  assert.deepEqual(leftovers('vol'), []);
+});
+
+test('rootless use: commit a running container to a tar and to an OCI archive, and run that', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const b = bundle('cmb', () => {}, { layers: true });
+  okAsUser(['run', '-d', '--bundle', b, 'cm', 'sh', '-c', 'echo committed > /committed; sleep 1000']);
+  const upper = path.join(dataDir, 'containers', 'cm', 'upper', 'committed');
+  for (let i = 0; i < 1500 && !fs.existsSync(upper); i++) spawnSync('sleep', ['0.02']);
+  const flat = path.join(home, 'cm.tar');
+  okAsUser(['commit', 'cm', flat]);
+  assert.equal(fs.statSync(flat).uid, uid);
+  const names = execFileSync('tar', ['-tf', flat], { encoding: 'utf8' }).split('\n');
+  assert.ok(names.some((n) => n.replace(/^\.?\//, '') === 'committed'), 'the write layer is in it');
+  assert.ok(names.some((n) => n.replace(/^\.?\//, '') === 'bin/busybox'), 'the image is in it');
+  const oci = path.join(home, 'cm.oci.tar');
+  okAsUser(['commit', '--oci', `${oci}:v1`, 'cm']);
+  okAsUser(['delete', '--force', 'cm']);
+  assert.deepEqual(leftovers('cm'), []);
+  // the committed image runs, as the user
+  const b2 = path.join(home, 'fromcommit');
+  okAsUser(['spec', '--image', `${oci}:v1`, '--bundle', b2]);
+  const r = asTsrun(['run', '--bundle', b2, 'cm2', 'cat', '/committed']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'committed\n');
+  assert.deepEqual(leftovers('cm2'), []);
+});
+
 test('rootless features: what this user can have here', { skip: isRoot ? false : 'needs root' }, (t) => {
   if (skip) return t.skip(skip);
   const f = JSON.parse(okAsUser(['features'])).tsrun.rootless;
