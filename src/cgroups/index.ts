@@ -37,7 +37,7 @@ export interface SetupOptions {
   /**
    * Rootless on cgroup v2: the cgroup delegated to the caller (a path from
    * the hierarchy root, src/runtime/rootless.ts); the container's cgroup and
-   * its cgroupsPath go below it.
+   * its cgroupsPath go below it; device rules are skipped.
    */
   base?: string;
 }
@@ -330,7 +330,9 @@ export function setupCgroup(o: SetupOptions): CgroupRecord {
         });
       }
       if (o.resources) applyResources(rec, o.resources);
-      if (!o.skipDevices) applyDevices(rec, o.resources, o.devices);
+      // device rules: a v2 device filter is a BPF program, which needs
+      // CAP_SYS_ADMIN; rootless runc skips them too
+      if (!o.skipDevices && !o.base) applyDevices(rec, o.resources, o.devices);
     });
   } catch (err) {
     const cleanup: unknown[] = [];
