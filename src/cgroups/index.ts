@@ -16,6 +16,8 @@ export interface CgroupRecord {
   mode: CgroupMode;
   /** controller name ('memory','cpu',...,'unified' for the v2 hierarchy) -> absolute directory */
   paths: Record<string, string>;
+  /** rootless on cgroup v2: the delegated cgroup it was made below (never removed with it) */
+  base?: string;
 }
 
 export interface SetupOptions {
@@ -32,6 +34,12 @@ export interface SetupOptions {
   onPlanned?: (rec: CgroupRecord) => void;
   /** Filled with what setupCgroup does, for a replay record (src/runtime/replay.ts). */
   record?: CgroupOp[];
+  /**
+   * Rootless on cgroup v2: the cgroup delegated to the caller (a path from
+   * the hierarchy root, src/runtime/rootless.ts); the container's cgroup and
+   * its cgroupsPath go below it; device rules are skipped.
+   */
+  base?: string;
 }
 
 const DEFAULT_ROOT = '/sys/fs/cgroup';
@@ -181,8 +189,8 @@ function mkdirs(hierRoot: string, cgPath: string, created: string[], onLevel?: (
  * too, deepest first, up to the hierarchy root; the first non-empty one stops
  * it.  A create racing this recreates what it needs (mkdirs).
  */
-function removeEmptyParents(dir: string): void {
-  for (let d = path.dirname(dir); !isRootCgroup(d) && !isProtected(d) && d.startsWith('/sys/fs/cgroup/'); d = path.dirname(d)) {
+function removeEmptyParents(dir: string, base?: string): void {
+  for (let d = path.dirname(dir); !isRootCgroup(d) && !isProtected(d) && d.startsWith('/sys/fs/cgroup/') && d !== base; d = path.dirname(d)) {
     try {
       rmdir(d);
     } catch {
@@ -284,7 +292,8 @@ export function setupCgroup(o: SetupOptions): CgroupRecord {
     throw new UnsupportedError('systemd cgroup driver requested (--systemd-cgroup / "slice:prefix:name" cgroupsPath) but tsrun only implements the cgroupfs driver');
   }
   const mode = detectMode(root);
-  const cgPath = cgroupPath(o.id, o.cgroupsPath);
+  if (o.base && mode !== 'v2') throw new UnsupportedError(`cgroup: a delegated cgroup ("${o.base}") needs a pure cgroup v2 host`);
+  const cgPath = o.base ? path.posix.join(o.base, cgroupPath(o.id, o.cgroupsPath)) : cgroupPath(o.id, o.cgroupsPath);
   const paths: Record<string, string> = {};
   const hierRoots: Array<[string, string[]]> = []; // hierarchy root -> controllers
   if (mode === 'v2') {
@@ -305,7 +314,7 @@ export function setupCgroup(o: SetupOptions): CgroupRecord {
     if (isProtected(dir)) throw new ConfigError([`linux.cgroupsPath "${cgPath}": "${dir}" is a protected cgroup`]);
     for (const c of ctrls) paths[c] = dir;
   }
-  const rec: CgroupRecord = { mode, paths };
+  const rec: CgroupRecord = { mode, paths, ...(o.base ? { base: path.join(root, o.base) } : {}) };
   o.onPlanned?.(rec);
   const created: string[] = [];
   try {
@@ -315,11 +324,15 @@ export function setupCgroup(o: SetupOptions): CgroupRecord {
         const isV2 = ctrls.includes('unified');
         mkdirs(hr, cgPath, created, (parent, dir) => {
           if (isCpuset && mode !== 'v2') cpusetInherit(parent, dir);
-          if (isV2 && mode === 'v2') enableControllers(parent);
+          // above a delegated cgroup nothing is the caller's to change
+          const ours = !rec.base || parent === rec.base || parent.startsWith(rec.base + '/');
+          if (isV2 && mode === 'v2' && ours) enableControllers(parent);
         });
       }
       if (o.resources) applyResources(rec, o.resources);
-      if (!o.skipDevices) applyDevices(rec, o.resources, o.devices);
+      // device rules: a v2 device filter is a BPF program, which needs
+      // CAP_SYS_ADMIN; rootless runc skips them too
+      if (!o.skipDevices && !o.base) applyDevices(rec, o.resources, o.devices);
     });
   } catch (err) {
     const cleanup: unknown[] = [];
@@ -408,7 +421,7 @@ export function destroyCgroup(rec: CgroupRecord): void {
     }
   }
   if (errors.length) throw new SystemError(errors.join('; '));
-  for (const d of dirs) removeEmptyParents(d);
+  for (const d of dirs) removeEmptyParents(d, rec.base);
 }
 
 // ---- freezer -----------------------------------------------------------------

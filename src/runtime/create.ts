@@ -143,6 +143,7 @@ export async function create(ctx: RuntimeContext, o: CreateOptions): Promise<Cre
       resources: spec.linux?.resources,
       devices: spec.linux?.devices,
       systemd: ctx.systemdCgroup,
+      base: rootless?.cgroupBase,
       record: cgroupOps,
       onPlanned: (planned) => {
         // another container's processes there (same id under another --root, or a shared

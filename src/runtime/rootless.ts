@@ -13,13 +13,22 @@
 //    options and process ids its namespace does not map, and, without cgroup
 //    delegation (cgroup v1 and hybrid hosts: none), resource limits and a
 //    cgroupsPath (runc: "cannot set limit: container could not join or create
-//    cgroup"; its device rules are skipped, as runc does).
+//    cgroup"; its device rules are skipped, as runc does);
+//  - cgroup delegation, on a pure cgroup v2 host: when the caller's own
+//    cgroup is the user's (its dir, cgroup.procs and cgroup.subtree_control
+//    owned by the caller, as systemd makes user@.service's), the container's
+//    cgroup goes below the topmost such cgroup of the caller's path (the
+//    delegation's root: moving the shim there needs write access to the
+//    cgroup.procs of the common ancestor, and only a cgroup without processes
+//    can hand controllers down); limits of controllers the delegation does
+//    not give are refused here.
 // The pure part (planRootless) takes the host's facts as arguments and is
 // unit-tested; rootlessPlan reads them.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, TsrunError } from '../errors';
+import { v2Needs } from '../cgroups/resources';
 import type { IdMapping, Resources, Spec } from '../spec/types';
 import { shimPath } from './paths';
 import type { ContainerRecord } from './record';
@@ -118,8 +127,8 @@ export interface HostFacts {
   /** absolute paths of newuidmap and newgidmap, when installed */
   newuidmap?: string;
   newgidmap?: string;
-  /** whether this user has cgroups delegated to it (false: containers get none) */
-  cgroups: boolean;
+  /** the cgroup delegated to this user (false: none, containers get no cgroup) */
+  cgroups: Delegation | false;
   /** the device node at a host path: its type ('c' | 'b') and numbers; undefined when there is none */
   hostDevice(p: string): { type: string; major: number; minor: number } | undefined;
   /** the uid owning a namespace file (a user namespace: its creator) and its owning user namespace's identity; throws a message */
@@ -131,6 +140,51 @@ export interface RootlessPlan {
   idmapHelpers?: { uid: string; gid: string };
   /** the container gets no cgroup */
   noCgroups: boolean;
+  /** the container's cgroup goes below this cgroup v2 path (delegated to the caller) */
+  cgroupBase?: string;
+}
+
+/** A cgroup v2 subtree delegated to the caller. */
+export interface Delegation {
+  /** the delegation's root, relative to the cgroup2 mount ("/user.slice/user-1000.slice/user@1000.service") */
+  path: string;
+  /** the controllers a cgroup below it can have */
+  controllers: string[];
+}
+
+/** What findDelegation needs to know of one cgroup v2 dir (a path relative to the mount). */
+export interface CgroupFacts {
+  /** owners of the dir, its cgroup.procs and its cgroup.subtree_control */
+  owners: number[];
+  /** cgroup.controllers and cgroup.subtree_control */
+  controllers: string[];
+  subtreeControl: string[];
+  /** whether processes are in this cgroup itself (then it cannot enable controllers for its children) */
+  hasProcs: boolean;
+}
+
+/**
+ * The delegation root of a caller in cgroup own (its /proc/self/cgroup "0::"
+ * path): the topmost cgroup from own up that the caller owns (dir,
+ * cgroup.procs, cgroup.subtree_control), own included; undefined when own is
+ * not the caller's.  Its controllers: those already enabled for its children,
+ * and, when no process is in it, all it has (create enables them).
+ */
+export function findDelegation(own: string, uid: number, facts: (p: string) => CgroupFacts | undefined): Delegation | undefined {
+  const mine = (p: string) => {
+    const f = p === '/' ? undefined : facts(p);
+    return f && f.owners.length === 3 && f.owners.every((o) => o === uid) ? f : undefined;
+  };
+  let at = path.posix.resolve('/', own);
+  let f = mine(at);
+  if (!f) return undefined;
+  for (let up = path.posix.dirname(at), g = mine(up); g; up = path.posix.dirname(up), g = mine(up)) {
+    at = up;
+    f = g;
+  }
+  const controllers = new Set(f.subtreeControl);
+  if (!f.hasProcs) for (const c of f.controllers) controllers.add(c);
+  return { path: at, controllers: [...controllers].sort() };
 }
 
 const mapped = (maps: IdMapping[] | undefined, id: number) => (maps ?? []).some((m) => id >= m.containerID && id < m.containerID + m.size);
@@ -239,14 +293,30 @@ export function planRootless(spec: Spec, h: HostFacts): RootlessPlan {
   });
 
   // cgroups
-  if (!h.cgroups) {
+  const d = h.cgroups;
+  if (d) {
+    const gives = d.controllers.length ? d.controllers.join(' ') : 'none';
+    const r = linux.resources ?? {};
+    for (const [ctrl, what] of v2Needs(r)) {
+      if (!d.controllers.includes(ctrl)) {
+        const key = what.split('.')[2];
+        add(`/linux/resources/${key}`, `needs the cgroup v2 "${ctrl}" controller, which your delegated cgroup "${d.path}" does not give (it gives: ${gives}): drop the limit, or have it delegated`);
+      }
+    }
+    for (const k of Object.keys(r.unified ?? {})) {
+      const ctrl = k.split('.')[0];
+      if (ctrl !== 'cgroup' && !d.controllers.includes(ctrl)) {
+        add(`/linux/resources/unified/${k}`, `needs the cgroup v2 "${ctrl}" controller, which your delegated cgroup "${d.path}" does not give (it gives: ${gives})`);
+      }
+    }
+  } else {
     for (const k of limitsIn(linux.resources)) {
       add(`/linux/resources/${k}`, 'resource limits need a cgroup, and this user has none delegated on this host (cgroup v1/hybrid): drop them, or run as root');
     }
     if (linux.cgroupsPath) add('/linux/cgroupsPath', `${show(linux.cgroupsPath)}: this user has no cgroups delegated on this host (cgroup v1/hybrid): drop it, or run as root`);
   }
   if (problems.length) throw new ConfigError(problems);
-  return { idmapHelpers, noCgroups: !h.cgroups };
+  return { idmapHelpers, noCgroups: !d, ...(d ? { cgroupBase: d.path } : {}) };
 }
 
 function which(name: string): string | undefined {
@@ -272,12 +342,33 @@ const readText = (f: string) => {
 };
 
 /**
- * Whether this user has cgroups of its own.  cgroup v1 and hybrid hosts
- * delegate none (runc skips cgroups there when rootless); delegation on a
- * pure cgroup v2 host (systemd's user@.service) is not used yet either.
+ * The cgroup v2 subtree delegated to this user, or false.  cgroup v1 and
+ * hybrid hosts delegate none (runc skips cgroups there when rootless); root
+ * keeps its own cgroups (src/cgroups).
  */
-export function cgroupsDelegated(): boolean {
-  return false;
+export function cgroupsDelegated(uid = process.geteuid?.() ?? 0, root = '/sys/fs/cgroup'): Delegation | false {
+  if (uid === 0) return false;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { detectMode } = require('../cgroups') as typeof import('../cgroups');
+  if (detectMode(root) !== 'v2') return false;
+  const own = /^0::(\/.*)$/m.exec(readText('/proc/self/cgroup'))?.[1];
+  if (!own) return false;
+  const words = (f: string) => readText(f).split(/\s+/).filter(Boolean);
+  const d = findDelegation(own, uid, (p) => {
+    const dir = path.join(root, p);
+    try {
+      const owners = [dir, path.join(dir, 'cgroup.procs'), path.join(dir, 'cgroup.subtree_control')].map((f) => fs.statSync(f).uid);
+      return {
+        owners,
+        controllers: words(path.join(dir, 'cgroup.controllers')),
+        subtreeControl: words(path.join(dir, 'cgroup.subtree_control')),
+        hasProcs: readText(path.join(dir, 'cgroup.procs')).trim() !== '',
+      };
+    } catch {
+      return undefined; // not there, or not ours to see
+    }
+  });
+  return d ?? false;
 }
 
 /** The host's facts, read. */

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { defaultDataDir, defaultRoot } from '../../src/runtime/paths';
-import { addUserNamespace, limitsIn, planRootless, rootlessMode, subordinateRanges, type HostFacts } from '../../src/runtime/rootless';
+import { addUserNamespace, findDelegation, limitsIn, planRootless, rootlessMode, subordinateRanges, type HostFacts } from '../../src/runtime/rootless';
 import { lowerSpec, sysfsAsBind } from '../../src/shim/lower';
 import { PLAN, PLAN_FLAG } from '../../src/shim/protocol';
 import { readTlv, tlvU64 } from '../../src/shim/tlv';
@@ -181,4 +181,51 @@ test('lowerSpec: own-id maps with setgroups denied; with helpers, their paths an
   const e = readTlv(helped);
   assert.equal(e.find((x) => x.tag === PLAN.UID_MAP_HELPER)!.value.toString(), '/u');
   assert.equal(e.find((x) => x.tag === PLAN.GID_MAP_HELPER)!.value.toString(), '/g');
+});
+
+test('findDelegation: the topmost cgroup of the caller from its own up; controllers it can hand down', () => {
+  // systemd's user@.service: the service and what is below it are the user's, the slices above root's
+  const tree: Record<string, { owner: number; controllers?: string[]; subtree?: string[]; procs?: boolean }> = {
+    '/user.slice': { owner: 0, controllers: ['cpu', 'memory', 'pids'], subtree: ['memory', 'pids'] },
+    '/user.slice/user-1000.slice': { owner: 0, controllers: ['memory', 'pids'], subtree: ['memory', 'pids'] },
+    '/user.slice/user-1000.slice/user@1000.service': { owner: 1000, controllers: ['memory', 'pids'], subtree: ['pids'] },
+    '/user.slice/user-1000.slice/user@1000.service/app.slice': { owner: 1000, controllers: ['pids'], subtree: [] },
+    '/user.slice/user-1000.slice/user@1000.service/app.slice/term.scope': { owner: 1000, controllers: [], procs: true },
+    '/busy': { owner: 1000, controllers: ['memory', 'pids'], subtree: ['pids'], procs: true },
+    '/half': { owner: 1000, controllers: ['pids'] },
+  };
+  const facts = (p: string) => {
+    const n = tree[p];
+    if (!n) return undefined;
+    const owners = p === '/half' ? [1000, 0, 0] : [n.owner, n.owner, n.owner];
+    return { owners, controllers: n.controllers ?? [], subtreeControl: n.subtree ?? [], hasProcs: !!n.procs };
+  };
+  assert.deepEqual(findDelegation('/user.slice/user-1000.slice/user@1000.service/app.slice/term.scope', 1000, facts), {
+    path: '/user.slice/user-1000.slice/user@1000.service',
+    controllers: ['memory', 'pids'],
+  });
+  // processes in it: only what is already enabled for its children
+  assert.deepEqual(findDelegation('/busy', 1000, facts), { path: '/busy', controllers: ['pids'] });
+  // not the caller's: another user's, root's, a dir whose files stayed root's, the root cgroup
+  assert.equal(findDelegation('/user.slice/user-1000.slice/user@1000.service/app.slice/term.scope', 1001, facts), undefined);
+  assert.equal(findDelegation('/user.slice/user-1000.slice', 1000, facts), undefined);
+  assert.equal(findDelegation('/half', 1000, facts), undefined);
+  assert.equal(findDelegation('/', 1000, () => ({ owners: [1000, 1000, 1000], controllers: [], subtreeControl: [], hasProcs: false })), undefined);
+});
+
+test('planRootless with a delegated cgroup: limits of delegated controllers and cgroupsPath pass, the others are refused', () => {
+  const cgroups = { path: '/user.slice/user-1000.slice/user@1000.service', controllers: ['memory', 'pids'] };
+  const ok = rootlessSpec((s) => {
+    s.linux!.resources = { memory: { limit: 64 << 20 }, pids: { limit: 10 }, unified: { 'cgroup.max.descendants': '3', 'pids.max': '9' } };
+    s.linux!.cgroupsPath = 'mine';
+  });
+  assert.deepEqual(planRootless(ok, facts({ cgroups })), { idmapHelpers: undefined, noCgroups: false, cgroupBase: cgroups.path });
+  const bad = rootlessSpec((s) => {
+    s.linux!.resources = { memory: { limit: 64 << 20 }, cpu: { shares: 512, cpus: '0' }, unified: { 'io.max': 'x' } };
+  });
+  assert.deepEqual(problems(() => planRootless(bad, facts({ cgroups }))), [
+    'config.json: /linux/resources/cpu: needs the cgroup v2 "cpu" controller, which your delegated cgroup "/user.slice/user-1000.slice/user@1000.service" does not give (it gives: memory pids): drop the limit, or have it delegated',
+    'config.json: /linux/resources/cpu: needs the cgroup v2 "cpuset" controller, which your delegated cgroup "/user.slice/user-1000.slice/user@1000.service" does not give (it gives: memory pids): drop the limit, or have it delegated',
+    'config.json: /linux/resources/unified/io.max: needs the cgroup v2 "io" controller, which your delegated cgroup "/user.slice/user-1000.slice/user@1000.service" does not give (it gives: memory pids)',
+  ]);
 });
