@@ -42,7 +42,8 @@ function rootless(): object {
     // mappings of the caller's /etc/subuid and /etc/subgid ranges go through these
     idmapHelpers: { newuidmap: h.newuidmap ?? null, newgidmap: h.newgidmap ?? null },
     subordinateIds: { uid: range(h.subuid), gid: range(h.subgid) },
-    // no cgroup delegation used: resource limits are refused, pause/resume/update need root
+    // false without a delegated cgroup v2 subtree (limits refused, pause/resume/update need one);
+    // else the delegated cgroup and the controllers it hands down
     cgroups: h.cgroups,
     // image layers and write layers: overlayfs in a user namespace with userxattr (Linux 5.11)
     overlay: kernelAtLeast(5, 11),
