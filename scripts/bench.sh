@@ -100,7 +100,7 @@ spec['ociVersion'] = '1.0.2'  # crun 1.8 refuses 1.2.0
 if sys.argv[4].startswith('layers:') or sys.argv[4].startswith('volatile:'):
     kind, layer = sys.argv[4].split(':', 1)
     spec['root']['path'] = 'rootfs'
-    spec['tsrun'] = {'layers': [layer]}
+    spec['tsrun'] = {'layers': layer.split(',')}  # bottom first
     if kind == 'volatile': spec['tsrun']['volatile'] = True
 json.dump(spec, open(sys.argv[2], 'w'), indent=1)
 EOF
@@ -153,7 +153,7 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT) as tf:
             tf.addfile(info('data/d%02d/f%03d' % (d, f), tarfile.REGTYPE, 100000), io.BytesIO(r.randbytes(100000)))
     tf.addfile(info('data/big', tarfile.REGTYPE, 50 << 20), io.BytesIO(r.randbytes(50 << 20)))
 EOF7
-mkbundle "$w/hugeimg" "layers:$w/huge.tar"
+mkbundle "$w/hugeimg" "layers:$w/busybox.tar,$w/huge.tar" # on busybox: the container runs `true`
 sync # its 194 MiB of dirty pages would otherwise be written during the runs below
 ts=$top/bin/tsrun
 $ts --root "$w/root-img" --data-dir "$w/data-img" run --bundle "$w/img" warm >/dev/null
@@ -206,6 +206,8 @@ for i in range(rounds):
     for name in ('big', 'huge'):
         base = [ts, '--root', w + '/root-img', '--data-dir', w + '/data-' + name, 'run', '--bundle', '%s/%simg' % (w, name)]
         shutil.rmtree(w + '/data-' + name, ignore_errors=True)
+        if name == 'huge':  # its busybox layer first, untimed: the first run unpacks only huge.tar
+            subprocess.run(base[:-1] + [w + '/img', 'b0'], env=env, check=True, stdout=subprocess.DEVNULL)
         out.setdefault(name + '.first', []).append(timed(base + ['b1']))
         out.setdefault(name + '.warm', []).append(timed(base + ['b2']))
         shutil.rmtree(w + '/x', ignore_errors=True)
