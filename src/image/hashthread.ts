@@ -24,8 +24,12 @@ const STATE = 2;
 const CTL_WORDS = 4;
 const DIGEST_BYTES = 32;
 
-/** Inputs at least this big are hashed on a worker thread (starting one costs ~10-20 ms of CPU; hashing 32 MiB ~20 ms). */
-export const THREAD_HASH_MIN = 32 << 20;
+/**
+ * Inputs at least this big are hashed on a worker thread.  A worker costs
+ * ~30-40 ms of CPU to start and end, what hashing ~60 MiB costs: below that,
+ * on a machine with no idle core, it would cost more than it saves.
+ */
+export const THREAD_HASH_MIN = 64 << 20;
 
 /** How long the caller waits for the worker to make any progress before it gives up. */
 const STALL_MS = 60_000;
@@ -71,8 +75,12 @@ export class ThreadHash {
   private done = false;
   private readonly exit: Promise<number>;
 
+  /**
+   * 32 slots of 1 MiB: the caller reads ahead 32 MiB while the worker starts
+   * (~30 ms), so it rarely waits for it.
+   */
   constructor(
-    private readonly slots = 8,
+    private readonly slots = 32,
     readonly slotSize = 1 << 20,
   ) {
     const lensOff = CTL_WORDS * 4;
