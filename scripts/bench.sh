@@ -318,7 +318,7 @@ fi
 
 # ---- the table -----------------------------------------------------------------------
 python3 - "$w/out" "$SEQ" "$PAR" "$(du -sh "$w/big.tar" | cut -f1)" "$(du -sh "$w/huge.tar" | cut -f1)" <<'EOF'
-import json, os, sys
+import json, os, statistics, sys
 out, seq, par, bigsize, hugesize = sys.argv[1:6]
 def med(name):
     p = os.path.join(out, name + '.json')
@@ -327,6 +327,11 @@ def med(name):
 def txt(name):
     p = os.path.join(out, name)
     return open(p).read().strip() if os.path.exists(p) else '-'
+def rounds(first, warm, tar):
+    # (first - warm) / tar within each round: ext4's speed drifts between rounds, less within one
+    v = [json.load(open(os.path.join(out, k + '.json')))['results'][0]['times'] for k in (first, warm, tar) if os.path.exists(os.path.join(out, k + '.json'))]
+    if len(v) != 3: return None
+    return statistics.median((f - w) / t for f, w, t in zip(*v))
 def ms(v): return '-' if v is None else ('%.0f ms' % v if v >= 100 else '%.1f ms' % v)
 rows = [('run (`true`)', 'run'), ('run of a new container of a known image (new 64-hex id and bundle, as containerd)', 'newid'),
         ('create+start+wait+delete', 'cycle'),
@@ -365,6 +370,8 @@ for name, size, what in (('big', bigsize, ''), ('huge', hugesize, ', 1500 files 
     print('| first unpack of a %s layer%s (first run - warm run, through Node; interleaved with tar) | %s |' % (size, what, ms(f - fw if f and fw else None)))
     print('| `tar -x` of the same file | %s |' % ms(t))
     if f and fw and t: print('| unpack / tar -x | %.2f |' % ((f - fw) / t))
+    r = rounds('img.%s.first' % name, 'img.%s.warm' % name, 'img.%s.tar' % name)
+    if r: print('| the same, median of the rounds\' ratios (each round one file system state) | %.2f |' % r)
 if nodems is not None:
     print()
     print('state - node -e 0: %.1f ms' % ((med('tsrun.state') or 0) - nodems))
