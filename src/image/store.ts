@@ -102,11 +102,26 @@ interface UnpackResult {
   blobDigest: string;
 }
 
+/**
+ * What a failed file-system call means, for a person: Node's "ENOENT: no such
+ * file or directory, open '/x'" without the errno name and the call (the
+ * caller names the file).
+ */
+export function ioWhy(err: NodeJS.ErrnoException): string {
+  return err.message.replace(/^E[A-Z0-9]+: /, '').replace(/, [a-z_0-9]+(?: '.*')?$/s, '');
+}
+
+/** ioWhy for a layer source that cannot be opened: a missing one says where it is named. */
+function sourceWhy(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return 'no such file or directory (check "tsrun.layers" in config.json)';
+  return ioWhy(err);
+}
+
 /** A failure while unpacking, as the LayerError the caller reports. */
 function layerFailure(err: unknown, label: string): unknown {
   if (err instanceof TarFormatError || err instanceof HashThreadError) return new LayerError(`layer "${label}": ${err.message}`);
   if (err instanceof Error && !(err instanceof LayerError) && (err as NodeJS.ErrnoException).code)
-    return new LayerError(`layer "${label}": ${err.message}`, { cause: err });
+    return new LayerError(`layer "${label}": ${ioWhy(err)}`, { cause: err });
   return err;
 }
 
@@ -344,7 +359,7 @@ async function ensureTar(dataDir: string, file: string, progress: Progress, reco
   try {
     st = fs.statSync(file, { bigint: true });
   } catch (e) {
-    throw new LayerError(`layer "${file}": ${(e as Error).message}`);
+    throw new LayerError(`layer "${file}": ${sourceWhy(e as NodeJS.ErrnoException)}`);
   }
   const key = indexKey(file, st);
   record?.push({ op: 'same', path: file, value: sameValue(st) });
@@ -415,7 +430,7 @@ export async function ensureLayers(
         try {
           st = fs.statSync(src.path, { bigint: true });
         } catch (e) {
-          throw new LayerError(`layer "${src.path}": ${(e as Error).message}`);
+          throw new LayerError(`layer "${src.path}": ${sourceWhy(e as NodeJS.ErrnoException)}`);
         }
         if (!st.isDirectory()) throw new LayerError(`layer "${src.path}": not a directory`);
         // the same dir (its mtime too: an index.json added at its top makes it an OCI layout), still a dir
