@@ -197,40 +197,16 @@ export function unpackFile(file: string, dest: string, label: string, progress?:
   }
 }
 
-/** A sha256 fed buffers the caller keeps: on this thread, or copied to a ThreadHash's ring. */
-interface StreamHasher {
-  update(chunk: Buffer): void;
-  digest(): string;
-  abort(): void;
-}
-
-function streamHasher(onThread: boolean): StreamHasher {
-  if (onThread) return new ThreadHash();
-  const h = crypto().createHash('sha256');
-  return { update: (c) => void h.update(c), digest: () => h.digest('hex'), abort: () => {} };
-}
-
 /**
  * Unpack a (possibly gzip-compressed) layer tar stream into `dest` (a new,
  * empty dir).  Returns the sha256 of the uncompressed stream and of the raw
  * bytes (one hash when they are the same bytes).  One pass: each chunk is
- * hashed and extracted as it arrives.  size: the stream's length when known;
- * from threadMin on, the hashes run on threads (zlib hands each inflated
- * chunk to this thread and inflates the next only when it is done with it, so
- * a hash here adds its whole time).
+ * hashed and extracted as it arrives.
  */
-export function unpackStream(
-  input: Readable,
-  dest: string,
-  label: string,
-  progress?: Progress,
-  size = 0,
-  threadMin = THREAD_HASH_MIN,
-): Promise<UnpackResult> {
+export function unpackStream(input: Readable, dest: string, label: string, progress?: Progress): Promise<UnpackResult> {
   return new Promise((resolve, reject) => {
-    const onThread = size >= threadMin;
-    let rawHash: StreamHasher | undefined; // only for gzip: else the raw bytes are the tar
-    const tarHash = streamHasher(onThread);
+    let rawHash: Crypto.Hash | undefined; // only for gzip: else the raw bytes are the tar
+    const tarHash = crypto().createHash('sha256');
     const ex = new LayerExtractor(dest, label);
     const reader = new TarReader((e) => ex.onEntry(e));
     let gunzip: Zlib.Gunzip | undefined;
@@ -243,8 +219,6 @@ export function unpackStream(
       failed = true;
       input.destroy();
       gunzip?.destroy();
-      tarHash.abort();
-      rawHash?.abort();
       reject(layerFailure(err, label));
     };
     const feed = (chunk: Buffer) => {
@@ -262,8 +236,8 @@ export function unpackStream(
         reader.end();
         ex.finish();
         progress?.done();
-        const diffId = `sha256:${tarHash.digest()}`;
-        resolve({ diffId, blobDigest: rawHash ? `sha256:${rawHash.digest()}` : diffId });
+        const diffId = `sha256:${tarHash.digest('hex')}`;
+        resolve({ diffId, blobDigest: rawHash ? `sha256:${rawHash.digest('hex')}` : diffId });
       } catch (e) {
         fail(e);
       }
@@ -277,7 +251,7 @@ export function unpackStream(
       if (!decided) {
         decided = true;
         if (gzipMagic(chunk)) {
-          rawHash = streamHasher(onThread);
+          rawHash = crypto().createHash('sha256');
           gunzip = zlib().createGunzip({ chunkSize: 1 << 18 });
           gunzip.on('data', feed);
           gunzip.on('error', (e) => fail(new LayerError(`layer "${label}": gzip: ${e.message}`)));
@@ -398,7 +372,7 @@ async function ensureTar(dataDir: string, file: string, progress: Progress, reco
     progress.start(file, Number(st.size));
     const r =
       unpackFile(file, tmp, file, progress) ??
-      (await unpackStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), tmp, file, progress, Number(st.size)));
+      (await unpackStream(fs.createReadStream(file, { highWaterMark: 1 << 20 }), tmp, file, progress));
     const dir = install(dataDir, tmp, r.diffId);
     writeIndex(dataDir, key, r.diffId);
     return { digest: r.diffId, dir };
@@ -418,7 +392,7 @@ async function ensureOci(dataDir: string, src: ImageSource, progress: Progress):
     }
     const ref = await withTmp(dataDir, async (tmp) => {
       progress.start(`${label} ${l.blobDigest ?? l.member}`, img.archive.size(l.member));
-      const r = await unpackStream(img.archive.stream(l.member), tmp, `${label} ${l.blobDigest ?? l.member}`, progress, img.archive.size(l.member));
+      const r = await unpackStream(img.archive.stream(l.member), tmp, `${label} ${l.blobDigest ?? l.member}`, progress);
       if (l.blobDigest && l.blobDigest.startsWith('sha256:') && r.blobDigest !== l.blobDigest)
         throw new LayerError(`layer "${label}": blob ${l.blobDigest} does not match its digest (got ${r.blobDigest})`);
       if (l.diffId && r.diffId !== l.diffId)
