@@ -3,6 +3,8 @@
 # same busybox bundle running `true` (issue 6).  Prints one table: the median
 # per runtime and tsrun/runc, plus the memory figures.  A script, not a test.
 #   BENCH_RUNS=15 (runs per timed scenario), BENCH_SEQ=100, BENCH_PAR=20
+#   BENCH_IMAGE_ONLY=1: only the image-layer rows (section 6)
+#   BENCH_UNPACK_ROUNDS=6: rounds of the first-unpack comparison with tar -x
 # crun refuses hybrid cgroups: its scenarios run in a private mount namespace
 # with a plain cgroup2 mount on /sys/fs/cgroup (this script re-runs itself
 # there with --inner crun).
@@ -98,7 +100,7 @@ spec['ociVersion'] = '1.0.2'  # crun 1.8 refuses 1.2.0
 if sys.argv[4].startswith('layers:') or sys.argv[4].startswith('volatile:'):
     kind, layer = sys.argv[4].split(':', 1)
     spec['root']['path'] = 'rootfs'
-    spec['tsrun'] = {'layers': [layer]}
+    spec['tsrun'] = {'layers': layer.split(',')}  # bottom first
     if kind == 'volatile': spec['tsrun']['volatile'] = True
 json.dump(spec, open(sys.argv[2], 'w'), indent=1)
 EOF
@@ -131,7 +133,28 @@ tar -C "$rootfs" -cf "$w/busybox.tar" .
 tar -cf "$w/big.tar" -C "$rootfs" . -C /usr/include linux
 mkbundle "$w/img" "layers:$w/busybox.tar"
 mkbundle "$w/imgv" "volatile:$w/busybox.tar"
-mkbundle "$w/bigimg" "layers:$w/big.tar"
+mkbundle "$w/bigimg" "volatile:$w/big.tar"
+# a big layer: 1500 files of 100 kB (15 dirs of 100) and one of 50 MiB, 194
+# MiB; seeded random bytes (incompressible) and fixed metadata, so every run
+# makes the same file
+python3 - "$w/huge.tar" <<'EOF7'
+import io, random, sys, tarfile
+r = random.Random(17)
+def info(name, kind, size=0):
+    t = tarfile.TarInfo(name)
+    t.type, t.size, t.mtime, t.uid, t.gid, t.uname, t.gname = kind, size, 1700000000, 0, 0, '', ''
+    t.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+    return t
+with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT) as tf:
+    tf.addfile(info('data', tarfile.DIRTYPE))
+    for d in range(15):
+        tf.addfile(info('data/d%02d' % d, tarfile.DIRTYPE))
+        for f in range(100):
+            tf.addfile(info('data/d%02d/f%03d' % (d, f), tarfile.REGTYPE, 100000), io.BytesIO(r.randbytes(100000)))
+    tf.addfile(info('data/big', tarfile.REGTYPE, 50 << 20), io.BytesIO(r.randbytes(50 << 20)))
+EOF7
+mkbundle "$w/hugeimg" "volatile:$w/busybox.tar,$w/huge.tar" # on busybox: the container runs `true`
+sync # its 194 MiB of dirty pages would otherwise be written during the runs below
 ts=$top/bin/tsrun
 $ts --root "$w/root-img" --data-dir "$w/data-img" run --bundle "$w/img" warm >/dev/null
 hf=(hyperfine -N --style none)
@@ -169,28 +192,41 @@ EOF5
 # run would add Node's start-up and create to the unpack), against tar -x of
 # the same file.  Interleaved, one of each per round: file creation on this
 # VM's ext4 drifts by several times within a minute, so separate series of
-# each would compare different disks.
-python3 - "$ts" "$w" <<'EOF3'
+# each would compare different disks.  Each round extracts into new dirs,
+# all removed at the end: this VM's ext4 has no journal, and then inode
+# allocation skips inodes freed in the last ~30 s by scanning past them
+# (recently_deleted), so a tree made right after removing one costs what the
+# removal left, not what the extractor does.  The bundles' write layers are
+# volatile and every timed step starts after a sync: the container's umount
+# would otherwise write back all dirty data of the file system (the layer
+# just unpacked, tar's last tree), which tar -x does not wait for.
+python3 - "$ts" "$w" "${BENCH_UNPACK_ROUNDS:-6}" <<'EOF3'
 import json, os, shutil, statistics, subprocess, sys, time
-ts, w = sys.argv[1], sys.argv[2]
+ts, w, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 env = dict(os.environ, TSRUN_NO_REPLAY='1')
 def timed(cmd):
+    subprocess.run(['sync'], check=True)
     t = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t
-base = [ts, '--root', w + '/root-img', '--data-dir', w + '/data-big', 'run', '--bundle', w + '/bigimg']
-out = {'first': [], 'bigwarm': [], 'tar': []}
-for i in range(6):
-    shutil.rmtree(w + '/data-big', ignore_errors=True)
-    out['first'].append(timed(base + ['b1']))
-    out['bigwarm'].append(timed(base + ['b2']))
-    shutil.rmtree(w + '/x', ignore_errors=True)
-    os.makedirs(w + '/x')
-    out['tar'].append(timed(['tar', '-xf', w + '/big.tar', '-C', w + '/x']))
+out = {}
+for i in range(rounds):
+    for name in ('big', 'huge'):
+        data = '%s/unpack/%s-%d/data' % (w, name, i)
+        base = [ts, '--root', w + '/root-img', '--data-dir', data, 'run', '--bundle', '%s/%simg' % (w, name)]
+        if name == 'huge':  # its busybox layer first, untimed: the first run unpacks only huge.tar
+            subprocess.run(base[:-1] + [w + '/imgv', 'b0'], env=env, check=True, stdout=subprocess.DEVNULL)
+        out.setdefault(name + '.first', []).append(timed(base + ['b1']))
+        out.setdefault(name + '.warm', []).append(timed(base + ['b2']))
+        x = '%s/unpack/%s-%d/x' % (w, name, i)
+        os.makedirs(x)
+        out.setdefault(name + '.tar', []).append(timed(['tar', '-xf', '%s/%s.tar' % (w, name), '-C', x]))
+shutil.rmtree(w + '/unpack')
 for k, v in out.items():
     json.dump({'results': [{'median': statistics.median(v), 'times': v}]}, open('%s/out/img.%s.json' % (w, k), 'w'))
 EOF3
 
+if [ -z "${BENCH_IMAGE_ONLY:-}" ]; then
 # 7. a new container of a known image, as containerd makes them: a new
 #    64-hex id and a new bundle each time, whose config.json differs from the
 #    last one by the id (cgroupsPath).  Interleaved per round, one run each of
@@ -278,11 +314,12 @@ unshare -m bash "$0" --inner-v2run runc runc "$w" || echo "bench: runc on cgroup
 
 nodecmd=$(command -v node)
 "${hf[@]}" -w 2 -r $((RUNS * 2)) --export-json "$w/out/node.json" "$nodecmd -e 0" >/dev/null
+fi
 
 # ---- the table -----------------------------------------------------------------------
-python3 - "$w/out" "$SEQ" "$PAR" "$(du -sh "$w/big.tar" | cut -f1)" <<'EOF'
-import json, os, sys
-out, seq, par, bigsize = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+python3 - "$w/out" "$SEQ" "$PAR" "$(du -sh "$w/big.tar" | cut -f1)" "$(du -sh "$w/huge.tar" | cut -f1)" <<'EOF'
+import json, os, statistics, sys
+out, seq, par, bigsize, hugesize = sys.argv[1:6]
 def med(name):
     p = os.path.join(out, name + '.json')
     if not os.path.exists(p): return None
@@ -290,6 +327,11 @@ def med(name):
 def txt(name):
     p = os.path.join(out, name)
     return open(p).read().strip() if os.path.exists(p) else '-'
+def rounds(first, warm, tar):
+    # (first - warm) / tar within each round: ext4's speed drifts between rounds, less within one
+    v = [json.load(open(os.path.join(out, k + '.json')))['results'][0]['times'] for k in (first, warm, tar) if os.path.exists(os.path.join(out, k + '.json'))]
+    if len(v) != 3: return None
+    return statistics.median((f - w) / t for f, w, t in zip(*v))
 def ms(v): return '-' if v is None else ('%.0f ms' % v if v >= 100 else '%.1f ms' % v)
 rows = [('run (`true`)', 'run'), ('run of a new container of a known image (new 64-hex id and bundle, as containerd)', 'newid'),
         ('create+start+wait+delete', 'cycle'),
@@ -299,20 +341,21 @@ rows = [('run (`true`)', 'run'), ('run of a new container of a known image (new 
         ('the same: create, start, state until stopped, delete', 'cfgcycle'),
         ('`exec ID true` into a running container (CRI ExecSync, podman exec)', 'exec')]
 def ratio(a, b): return '%.2f' % (a / b) if a and b else '-'
-print('| scenario | tsrun | tsrun, no replay | runc | crun | tsrun/runc | no replay/runc |')
-print('|---|---:|---:|---:|---:|---:|---:|')
-for label, key in rows:
-    t, n, r, c = med('tsrun.' + key), med('tsrun-node.' + key), med('runc.' + key), med('crun.' + key)
-    print('| %s | %s | %s | %s | %s | %s | %s |' % (label, ms(t), ms(n), ms(r), ms(c), ratio(t, r), ratio(n, r)))
-t, n, r, c = med('tsrun.v2run'), med('tsrun-node.v2run'), med('runc.v2run'), med('crun.run')
-print('| run (`true`) on pure cgroup v2 (private mount ns) | %s | %s | %s | %s | %s | %s |' % (ms(t), ms(n), ms(r), ms(c), ratio(t, r), ratio(n, r)))
-n = med('node')
-print('| `node -e 0` (reference for state) | %s | | | | | |' % ms(n))
-def mem(rt):
-    v = txt(rt + '.mem').split()
-    return ('%d KiB RSS / %d KiB PSS (%s proc)' % (int(v[0]), int(v[1]), v[2])) if len(v) == 3 else '-'
-print('| memory of a created container | %s | %s | %s | %s | | |' % (mem('tsrun'), mem('tsrun-node'), mem('runc'), mem('crun')))
-print('| 512 KiB memory limit, `true` | %s | %s | %s | %s | | |' % (txt('tsrun.small'), txt('tsrun-node.small'), txt('runc.small'), txt('crun.small')))
+nodems = med('node')
+if med('runc.run') is not None:
+    print('| scenario | tsrun | tsrun, no replay | runc | crun | tsrun/runc | no replay/runc |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
+    for label, key in rows:
+        t, n, r, c = med('tsrun.' + key), med('tsrun-node.' + key), med('runc.' + key), med('crun.' + key)
+        print('| %s | %s | %s | %s | %s | %s | %s |' % (label, ms(t), ms(n), ms(r), ms(c), ratio(t, r), ratio(n, r)))
+    t, n, r, c = med('tsrun.v2run'), med('tsrun-node.v2run'), med('runc.v2run'), med('crun.run')
+    print('| run (`true`) on pure cgroup v2 (private mount ns) | %s | %s | %s | %s | %s | %s |' % (ms(t), ms(n), ms(r), ms(c), ratio(t, r), ratio(n, r)))
+    print('| `node -e 0` (reference for state) | %s | | | | | |' % ms(nodems))
+    def mem(rt):
+        v = txt(rt + '.mem').split()
+        return ('%d KiB RSS / %d KiB PSS (%s proc)' % (int(v[0]), int(v[1]), v[2])) if len(v) == 3 else '-'
+    print('| memory of a created container | %s | %s | %s | %s | | |' % (mem('tsrun'), mem('tsrun-node'), mem('runc'), mem('crun')))
+    print('| 512 KiB memory limit, `true` | %s | %s | %s | %s | | |' % (txt('tsrun.small'), txt('tsrun-node.small'), txt('runc.small'), txt('crun.small')))
 print()
 print('| image layers (tsrun) | median |')
 print('|---|---:|')
@@ -322,12 +365,16 @@ print('| the same, volatile write layer (tsrun.volatile) | %s |' % ms(v))
 print('| run on a plain rootfs, replayed | %s |' % ms(p))
 ci, cp = med('img.cs-img'), med('img.cs-plain')
 print('| create+start (running) from the unpacked image / on a plain rootfs | %s / %s |' % (ms(ci), ms(cp)))
-f, bw, t = med('img.first'), med('img.bigwarm'), med('img.tar')
-print('| first unpack of a %s layer (first run - warm run, through Node; interleaved with tar) | %s |' % (bigsize, ms(f - bw if f and bw else None)))
-print('| `tar -x` of the same file | %s |' % ms(t))
-if f and bw and t: print('| unpack / tar -x | %.2f |' % ((f - bw) / t))
-print()
-print('state - node -e 0: %.1f ms' % ((med('tsrun.state') or 0) - (n or 0)))
+for name, size, what in (('big', bigsize, ''), ('huge', hugesize, ', 1500 files of 100 kB and one of 50 MiB')):
+    f, fw, t = med('img.%s.first' % name), med('img.%s.warm' % name), med('img.%s.tar' % name)
+    print('| first unpack of a %s layer%s (first run - warm run, through Node; interleaved with tar) | %s |' % (size, what, ms(f - fw if f and fw else None)))
+    print('| `tar -x` of the same file | %s |' % ms(t))
+    if f and fw and t: print('| unpack / tar -x | %.2f |' % ((f - fw) / t))
+    r = rounds('img.%s.first' % name, 'img.%s.warm' % name, 'img.%s.tar' % name)
+    if r: print('| the same, median of the rounds\' ratios (each round one file system state) | %.2f |' % r)
+if nodems is not None:
+    print()
+    print('state - node -e 0: %.1f ms' % ((med('tsrun.state') or 0) - nodems))
 EOF
 echo
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024) " MiB"}' /proc/meminfo), kernel $(uname -r), node $(node --version), runc $(runc --version | awk 'NR==1{print $3}'), crun $(crun --version | awk 'NR==1{print $3}'), load $(cut -d' ' -f1-3 /proc/loadavg)"

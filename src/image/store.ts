@@ -18,6 +18,7 @@ import { LayerError, LayerExtractor } from './unpack';
 import { TarFormatError, TarReader } from './tarformat';
 import { openArchive, resolveImage, type ImageSource } from './source';
 import { Progress } from './progress';
+import { HashThreadError, THREAD_HASH_MIN, ThreadHash } from './hashthread';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const crypto = (): typeof Crypto => require('crypto') as typeof Crypto;
@@ -101,52 +102,96 @@ interface UnpackResult {
   blobDigest: string;
 }
 
+/**
+ * What a failed file-system call means, for a person: Node's "ENOENT: no such
+ * file or directory, open '/x'" without the errno name and the call (the
+ * caller names the file).
+ */
+export function ioWhy(err: NodeJS.ErrnoException): string {
+  return err.message.replace(/^E[A-Z0-9]+: /, '').replace(/, [a-z_0-9]+(?: '.*')?$/s, '');
+}
+
+/** ioWhy for a layer source that cannot be opened: a missing one says where it is named. */
+function sourceWhy(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return 'no such file or directory (check "tsrun.layers" in config.json)';
+  return ioWhy(err);
+}
+
 /** A failure while unpacking, as the LayerError the caller reports. */
 function layerFailure(err: unknown, label: string): unknown {
-  if (err instanceof TarFormatError) return new LayerError(`layer "${label}": ${err.message}`);
+  if (err instanceof TarFormatError || err instanceof HashThreadError) return new LayerError(`layer "${label}": ${err.message}`);
   if (err instanceof Error && !(err instanceof LayerError) && (err as NodeJS.ErrnoException).code)
-    return new LayerError(`layer "${label}": ${err.message}`, { cause: err });
+    return new LayerError(`layer "${label}": ${ioWhy(err)}`, { cause: err });
   return err;
+}
+
+/** Where unpackFile reads its chunks and how they are hashed. */
+interface ChunkHasher {
+  /** the buffer to read the next chunk into */
+  slot(): Buffer;
+  /** the first n bytes of slot() are the next chunk */
+  commit(n: number): void;
+  digest(): string;
+  abort(): void;
+}
+
+/** Hash on this thread, one reused 1 MiB buffer. */
+function localHasher(): ChunkHasher {
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const hash = crypto().createHash('sha256');
+  return {
+    slot: () => buf,
+    commit: (n) => void hash.update(buf.subarray(0, n)),
+    digest: () => hash.digest('hex'),
+    abort: () => {},
+  };
 }
 
 /**
  * Unpack an uncompressed layer tar file into `dest` (a new, empty dir)
- * synchronously: one reused buffer, no stream machinery, one hash (the raw
- * bytes are the tar).  Returns null, having done nothing, for a gzip file
- * (unpackStream does those).
+ * synchronously: no stream machinery, one hash (the raw bytes are the tar).
+ * A big file is hashed on a second thread while this one extracts
+ * (ThreadHash: of the same bytes, read once into a shared ring).  Returns
+ * null, having done nothing, for a gzip file (unpackStream does those).
+ * threadMin: the size from which the hash runs on a thread (tests lower it).
  */
-export function unpackFile(file: string, dest: string, label: string, progress?: Progress): UnpackResult | null {
+export function unpackFile(file: string, dest: string, label: string, progress?: Progress, threadMin = THREAD_HASH_MIN): UnpackResult | null {
   let fd: number;
+  let hasher: ChunkHasher;
   try {
     fd = fs.openSync(file, 'r');
   } catch (e) {
     throw layerFailure(e, label);
   }
   try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let n = fs.readSync(fd, buf, 0, buf.length, null);
-    if (gzipMagic(buf.subarray(0, n))) return null;
-    const hash = crypto().createHash('sha256');
+    const head = Buffer.alloc(2);
+    if (gzipMagic(head.subarray(0, fs.readSync(fd, head, 0, 2, 0)))) return null;
+    hasher = fs.fstatSync(fd).size >= threadMin ? new ThreadHash() : localHasher();
+  } catch (e) {
+    fs.closeSync(fd);
+    throw layerFailure(e, label);
+  }
+  try {
     const ex = new LayerExtractor(dest, label);
     const reader = new TarReader((e) => ex.onEntry(e));
     let total = 0;
-    try {
-      while (n > 0) {
-        const chunk = buf.subarray(0, n);
-        hash.update(chunk);
-        reader.write(chunk); // copies what it keeps: buf can be reused
-        total += n;
-        progress?.bytes(total);
-        n = fs.readSync(fd, buf, 0, buf.length, null);
-      }
-      reader.end();
-      ex.finish();
-    } catch (e) {
-      throw layerFailure(e, label);
+    for (;;) {
+      const buf = hasher.slot();
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hasher.commit(n); // hashed (maybe on the other thread) while it is extracted
+      reader.write(buf.subarray(0, n)); // copies what it keeps: the slot can be reused
+      total += n;
+      progress?.bytes(total);
     }
+    reader.end();
+    ex.finish();
     progress?.done();
-    const digest = `sha256:${hash.digest('hex')}`;
+    const digest = `sha256:${hasher.digest()}`;
     return { diffId: digest, blobDigest: digest };
+  } catch (e) {
+    hasher.abort();
+    throw layerFailure(e, label);
   } finally {
     fs.closeSync(fd);
   }
@@ -314,7 +359,7 @@ async function ensureTar(dataDir: string, file: string, progress: Progress, reco
   try {
     st = fs.statSync(file, { bigint: true });
   } catch (e) {
-    throw new LayerError(`layer "${file}": ${(e as Error).message}`);
+    throw new LayerError(`layer "${file}": ${sourceWhy(e as NodeJS.ErrnoException)}`);
   }
   const key = indexKey(file, st);
   record?.push({ op: 'same', path: file, value: sameValue(st) });
@@ -385,7 +430,7 @@ export async function ensureLayers(
         try {
           st = fs.statSync(src.path, { bigint: true });
         } catch (e) {
-          throw new LayerError(`layer "${src.path}": ${(e as Error).message}`);
+          throw new LayerError(`layer "${src.path}": ${sourceWhy(e as NodeJS.ErrnoException)}`);
         }
         if (!st.isDirectory()) throw new LayerError(`layer "${src.path}": not a directory`);
         // the same dir (its mtime too: an index.json added at its top makes it an OCI layout), still a dir

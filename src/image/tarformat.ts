@@ -91,7 +91,12 @@ export function blockSum(b: Buffer): number {
 }
 
 function checksumOk(b: Buffer): boolean {
-  const stored = num(b, 148, 8);
+  let stored: number;
+  try {
+    stored = num(b, 148, 8);
+  } catch {
+    return false; // not even a number: not a tar header (the caller says so)
+  }
   let field = 0; // the checksum field counts as 8 spaces
   for (let i = 148; i < 156; i++) field += b[i];
   return blockSum(b) - field + 8 * 32 === stored;
