@@ -229,6 +229,12 @@ parse_args (int argc, char **argv, struct front_call *c, struct front_why *why)
               c->force = 1;
               continue;
             }
+          if (c->verb && strcmp (c->verb, "kill") == 0 && (strcmp (a, "--all") == 0 || strcmp (a, "-a") == 0))
+            {
+              if (c->all++)
+                return front_fail (why, "--all given twice");
+              continue;
+            }
           if (c->verb && strcmp (c->verb, "run") == 0 && (strcmp (a, "--detach") == 0 || strcmp (a, "-d") == 0))
             {
               if (seen_detach++)

@@ -93,6 +93,7 @@ struct front_call
   const char *root;
   const char *id;
   const char *signal;   /* kill: NULL for the default */
+  int all;              /* kill --all */
   int force;            /* delete */
   const char *bundle;   /* create/run: as given ("." by default) */
   const char *pid_file; /* create/run: NULL when none */

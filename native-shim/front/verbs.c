@@ -389,7 +389,54 @@ front_parse_signal (const char *s, int *sig)
   return -1;
 }
 
-/* kill.ts without --all, for a created or running container. */
+/* Signals every process in dir and its child cgroups (cgroups' pidsIn):
+   ESRCH is a process already gone.  0, or < 0 with why filled. */
+static int
+signal_cgroup_tree (const char *dir, int sig, int depth, struct front_why *why)
+{
+  char path[4200];
+  if (depth > 32)
+    return front_fail (why, "kill --all: cgroups nested too deep under \"%s\"", dir);
+  snprintf (path, sizeof path, "%s/cgroup.procs", dir);
+  char *procs = NULL;
+  int ret = read_whole_file (path, &procs, NULL, 1 << 20);
+  if (ret == -ENOENT)
+    return 0; /* a hierarchy whose dir is already gone */
+  if (ret < 0)
+    return front_fail (why, "kill --all: read \"%s\": %s", path, strerror (-ret));
+  for (char *s = procs, *end; *s; s = end)
+    {
+      long pid = strtol (s, &end, 10);
+      if (end == s)
+        break;
+      if (pid > 1 && pid != (long) getpid () && kill ((pid_t) pid, sig) < 0 && errno != ESRCH)
+        {
+          ret = front_fail (why, "kill %ld: %s", pid, strerror (errno));
+          break;
+        }
+    }
+  free (procs);
+  if (ret < 0)
+    return ret;
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    return errno == ENOENT ? 0 : front_fail (why, "kill --all: opendir \"%s\": %s", dir, strerror (errno));
+  struct dirent *e;
+  while (ret == 0 && (e = readdir (d)) != NULL)
+    if (e->d_type == DT_DIR && strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+      {
+        snprintf (path, sizeof path, "%s/%s", dir, e->d_name);
+        ret = signal_cgroup_tree (path, sig, depth + 1, why);
+      }
+  closedir (d);
+  return ret;
+}
+
+/* kill.ts: a created or running container's init; with --all every process
+   in its cgroups too, and, once the init has exited, what is left in them
+   (containerd's shim calls that at the init's exit; runc succeeds there).
+   --all takes only records whose cgroup dirs delete may remove itself
+   (delete-fast: none protected); paused containers go to Node (the thaw). */
 int
 front_kill (struct front_call *c, struct front_why *why)
 {
@@ -402,16 +449,26 @@ front_kill (struct front_call *c, struct front_why *why)
   ret = open_container (c, &lock, &gone, &rec, &status, why);
   if (ret < 0)
     return ret;
-  if (status != STATUS_CREATED && status != STATUS_RUNNING)
+  int init_gone = status == STATUS_STOPPED;
+  if (status == STATUS_PAUSED || (init_gone && !c->all))
     {
       ret = front_fail (why, "kill: status %s", front_status_name (status));
       goto out;
     }
-  /* a failed kill changed nothing: TypeScript tries again and reports it */
-  if (kill ((pid_t) rec.pid, sig) < 0)
+  if (c->all && (rec.n_rmdirs == 0 || !rec.delete_fast))
+    {
+      ret = front_fail (why, "kill --all: no cgroup of its own in the record (delete-fast %d)", rec.delete_fast);
+      goto out;
+    }
+  ret = 0;
+  /* the cgroups first, as kill.ts (its pid list is read before it signals) */
+  for (int i = 0; c->all && ret == 0 && i < rec.n_rmdirs; i++)
+    ret = signal_cgroup_tree (rec.rmdirs[i], sig, 0, why);
+  /* the init's pid only while it is the init: a stopped container's pid may
+     be another process's now.  A failed kill changed nothing: TypeScript
+     tries again and reports it */
+  if (ret == 0 && !init_gone && kill ((pid_t) rec.pid, sig) < 0 && !(c->all && errno == ESRCH))
     ret = front_fail (why, "kill %ld: %s", rec.pid, strerror (errno));
-  else
-    ret = 0;
 out:
   free (rec.buf);
   close (lock);

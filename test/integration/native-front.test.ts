@@ -179,8 +179,8 @@ test('fallbacks: the TypeScript CLI answers, with its messages and exit codes', 
     assert.equal(l.path, 'node');
     assert.equal(l.code, 0);
     assert.ok(JSON.parse(l.stdout).some((c: { id: string }) => c.id === id));
-    // flags the front does not take: --debug, --systemd-cgroup, kill --all
-    for (const args of [['--debug', 'state', id], ['kill', '--all', id, '0']]) {
+    // flags the front does not take: --debug, --systemd-cgroup
+    for (const args of [['--debug', 'state', id], ['--systemd-cgroup', 'state', id]]) {
       const r = front(args);
       assert.equal(r.path, 'node', args.join(' '));
       assert.equal(r.code, 0, r.stderr);
@@ -197,6 +197,45 @@ test('fallbacks: the TypeScript CLI answers, with its messages and exit codes', 
     assert.equal(fs.existsSync(path.join(w.root, id)), false);
   } finally {
     w.tsrun(['delete', '--force', id]);
+  }
+});
+
+test('kill --all: the front signals every process in the cgroups; after the init exited, what is left, with exit 0 (as runc)', async () => {
+  const procsOf = (id: string) =>
+    spawnSync('sh', ['-c', `grep -l "/${id}$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  // running, with children
+  const a = newId();
+  const fam = w.bundle((s) => (s.process.args = ['sh', '-c', 'sleep 1000 & sleep 1000 & wait']), 'family');
+  w.ok(['run', '--detach', '--bundle', fam, a]);
+  try {
+    await waitFor(() => procsOf(a).length >= 3, 20000, 'the init and its two children');
+    const r = front(['kill', '--all', a, 'KILL']);
+    assert.equal(r.path, 'fast', r.stderr);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(() => procsOf(a).length === 0, 20000, 'every process killed');
+    assert.equal(w.state(a).status, 'stopped');
+  } finally {
+    w.tsrun(['delete', '--force', a]);
+  }
+  // the init gone, a child left in the cgroup (no pid namespace of its own)
+  const b = newId();
+  const orphan = w.bundle((s) => {
+    s.linux.namespaces = s.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+    s.process.args = ['sh', '-c', 'sleep 1000 & exit 0'];
+  }, 'orphan');
+  w.ok(['run', '--detach', '--bundle', orphan, b]);
+  try {
+    await waitFor(() => w.state(b).status === 'stopped' && procsOf(b).length === 1, 20000, 'the init gone, its child left');
+    const plain = front(['kill', b, 'KILL']);
+    assert.equal(plain.path, 'node', 'a plain kill of a stopped container: TypeScript says why');
+    assert.match(plain.rest, /container not running/);
+    assert.equal(plain.code, 1);
+    const r = front(['kill', '--all', b, 'KILL']);
+    assert.equal(r.path, 'fast', r.stderr);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(() => procsOf(b).length === 0, 20000, 'the child killed');
+  } finally {
+    w.tsrun(['delete', '--force', b]);
   }
 });
 

@@ -18,12 +18,15 @@ test('every flag the C front takes is declared in src/cli/options.ts, with the k
   const values = { ...spellingMap(GLOBAL_OPTIONS, 'string'), ...spellingMap(CREATE_OPTIONS, 'string') };
   const switches: Record<string, string> = {
     ...spellingMap(RUN_OPTIONS, 'boolean', ['detach']),
-    // delete's --force is declared with the verb (src/cli/commands/delete.ts)
+    // delete's --force and kill's --all are declared with their verbs (src/cli/commands/)
     '--force': 'force',
     '-f': 'force',
+    '--all': 'all',
+    '-a': 'all',
   };
-  const deleteSrc = fs.readFileSync(path.join(TOP, 'src/cli/commands/delete.ts'), 'utf8');
-  assert.match(deleteSrc, /option\('force', \{ alias: 'f', type: 'boolean'/, 'delete declares --force/-f as a boolean');
+  const verbSrc = (v: string) => fs.readFileSync(path.join(TOP, `src/cli/commands/${v}.ts`), 'utf8');
+  assert.match(verbSrc('delete'), /option\('force', \{ alias: 'f', type: 'boolean'/, 'delete declares --force/-f as a boolean');
+  assert.match(verbSrc('kill'), /option\('all', \{ alias: 'a', type: 'boolean'/, 'kill declares --all/-a as a boolean');
   for (const f of taken) {
     assert.ok(f in values || f in switches, `front.c takes ${f}, which src/cli/options.ts does not declare`);
   }
