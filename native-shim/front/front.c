@@ -326,11 +326,14 @@ main (int argc, char **argv)
   int ret;
 
   trace = t != NULL && *t != '\0' && strcmp (t, "0") != 0;
-  /* another user than root: Node, always (its defaults are per-user dirs, and
-     a replay record must never serve another user than the one it was made by) */
+  /* another user than root, or root of a user namespace that is not the
+     host's: Node, always (its defaults are per-user dirs, and a replay record
+     must never serve another user than the one it was made by) */
   if (geteuid () != 0)
     ret = front_fail (&why, "not root");
   else
+    ret = front_host_userns (&why);
+  if (ret == 0)
     ret = parse_args (argc, argv, &c, &why);
   if (ret == 0)
     ret = check_env (&c, &why);

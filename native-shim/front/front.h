@@ -28,6 +28,9 @@ struct front_why
 /* Fill why (printf style) and return -1. */
 int front_fail (struct front_why *why, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/* 0 in the host's user namespace, -1 (why filled) in another (util.c). */
+int front_host_userns (struct front_why *why);
+
 enum front_freezer
 {
   FREEZER_NONE,

@@ -24,6 +24,25 @@ front_sleep_ms (int ms)
     ;
 }
 
+/* 0 in the host's (initial) user namespace, whose /proc/self/uid_map is the
+ * one line "0 0 4294967295"; -1 (why filled) in any other: there uid 0 is
+ * not root (rootless podman runs its runtime so) and the default --root is
+ * the user's, which only TypeScript (src/runtime/paths.ts) decides. */
+int
+front_host_userns (struct front_why *why)
+{
+  char buf[256];
+  unsigned long inside, outside, count;
+  int end = 0;
+  int r = front_read_small ("/proc/self/uid_map", buf, sizeof buf);
+  if (r < 0)
+    return front_fail (why, "read /proc/self/uid_map: %s", strerror (-r));
+  if (sscanf (buf, " %lu %lu %lu %n", &inside, &outside, &count, &end) != 3 || buf[end] != '\0' || inside != 0 || outside != 0
+      || count != 4294967295UL)
+    return front_fail (why, "in a user namespace (uid_map \"%s\")", buf);
+  return 0;
+}
+
 /* A small file into buf (NUL-terminated, trailing whitespace trimmed as
  * cgroups/fs.ts readFile does); -errno on failure. */
 int

@@ -30,14 +30,19 @@ import * as path from 'path';
 import { ConfigError, TsrunError } from '../errors';
 import { v2Needs } from '../cgroups/resources';
 import type { IdMapping, Resources, Spec } from '../spec/types';
-import { shimPath } from './paths';
+import { inUserNamespace, shimPath } from './paths';
 import type { ContainerRecord } from './record';
 
-/** --rootless: "true", "false", or "auto" (the default): rootless when not run by root, as runc. */
-export function rootlessMode(flag: string | undefined, euid = process.geteuid?.() ?? 0): boolean {
+/**
+ * --rootless: "true", "false", or "auto" (the default): rootless when not run
+ * by root, or run by uid 0 of a user namespace that is not the host's (as
+ * runc: rootless podman runs its runtime there, where the host's cgroups are
+ * not its own).  Rootless uid 0 only leaves the cgroups out (planRootless).
+ */
+export function rootlessMode(flag: string | undefined, euid = process.geteuid?.() ?? 0, userns = inUserNamespace()): boolean {
   if (flag === 'true') return true;
   if (flag === 'false') return false;
-  return euid !== 0;
+  return euid !== 0 || userns;
 }
 
 /**

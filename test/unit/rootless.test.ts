@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { defaultDataDir, defaultRoot } from '../../src/runtime/paths';
+import { defaultDataDir, defaultRoot, isHostUidMap } from '../../src/runtime/paths';
 import { addUserNamespace, findDelegation, limitsIn, planRootless, rootlessMode, subordinateRanges, type HostFacts } from '../../src/runtime/rootless';
 import { lowerSpec, sysfsAsBind } from '../../src/shim/lower';
 import { PLAN, PLAN_FLAG } from '../../src/shim/protocol';
@@ -13,11 +13,25 @@ import { ConfigError } from '../../src/errors';
 import { defaultSpec } from '../../src/spec/default';
 import type { Spec } from '../../src/spec/types';
 
-test('--rootless: auto follows the euid, true and false force it', () => {
-  assert.equal(rootlessMode('auto', 0), false);
-  assert.equal(rootlessMode(undefined, 1000), true);
-  assert.equal(rootlessMode('true', 0), true);
-  assert.equal(rootlessMode('false', 1000), false);
+test('--rootless: auto follows the euid and the user namespace, true and false force it', () => {
+  assert.equal(rootlessMode('auto', 0, false), false);
+  assert.equal(rootlessMode(undefined, 1000, false), true);
+  // uid 0 of a user namespace that is not the host's (rootless podman's runtime): rootless, as runc
+  assert.equal(rootlessMode('auto', 0, true), true);
+  assert.equal(rootlessMode(undefined, 1000, true), true);
+  assert.equal(rootlessMode('true', 0, false), true);
+  assert.equal(rootlessMode('false', 1000, false), false);
+  assert.equal(rootlessMode('false', 0, true), false);
+});
+
+test('the host user namespace is told by its uid_map alone', () => {
+  assert.equal(isHostUidMap('         0          0 4294967295\n'), true);
+  assert.equal(isHostUidMap('0 0 4294967295'), true);
+  assert.equal(isHostUidMap('         0       1001          1\n         1     100000      65536\n'), false);
+  assert.equal(isHostUidMap('         0       1001          1\n'), false);
+  assert.equal(isHostUidMap('         0          0 4294967294\n'), false);
+  assert.equal(isHostUidMap('         0          0 4294967295\n         1          1          1\n'), false);
+  assert.equal(isHostUidMap(''), false);
 });
 
 test('default dirs: root keeps /run/tsrun and /var/lib/tsrun; another user gets XDG dirs, or /tmp/tsrun-<uid> and ~/.local/share', () => {
@@ -28,6 +42,20 @@ test('default dirs: root keeps /run/tsrun and /var/lib/tsrun; another user gets 
   assert.equal(defaultRoot({ euid: 1000, env: { XDG_RUNTIME_DIR: 'relative' }, home: '/home/u' }), '/tmp/tsrun-1000');
   assert.equal(defaultDataDir({ euid: 1000, env: { XDG_DATA_HOME: '/data/u' }, home: '/home/u' }), '/data/u/tsrun');
   assert.equal(defaultDataDir({ euid: 1000, env: {}, home: '/home/u' }), '/home/u/.local/share/tsrun');
+});
+
+test("default dirs of uid 0 in a user namespace (rootless podman's runtime): the user's, as runc, when XDG_RUNTIME_DIR says so", () => {
+  const podman = { euid: 0, env: { XDG_RUNTIME_DIR: '/run/user/1000' }, home: '/home/u', userns: true };
+  assert.equal(defaultRoot(podman), '/run/user/1000/tsrun');
+  assert.equal(defaultDataDir(podman), '/home/u/.local/share/tsrun');
+  assert.equal(defaultDataDir({ ...podman, env: { ...podman.env, XDG_DATA_HOME: '/data/u' } }), '/data/u/tsrun');
+  // without XDG_RUNTIME_DIR (or a relative one), or with USER=root: root's dirs (runc's shouldHonorXDGRuntimeDir)
+  for (const env of [{}, { XDG_RUNTIME_DIR: 'relative' }, { XDG_RUNTIME_DIR: '/run/user/1000', USER: 'root' }]) {
+    assert.equal(defaultRoot({ ...podman, env }), '/run/tsrun', JSON.stringify(env));
+    assert.equal(defaultDataDir({ ...podman, env }), '/var/lib/tsrun', JSON.stringify(env));
+  }
+  // the host's root is not in a user namespace: XDG_RUNTIME_DIR does not move its dirs
+  assert.equal(defaultRoot({ ...podman, userns: false }), '/run/tsrun');
 });
 
 test('/etc/subuid: the lines of the user, by name or uid', () => {
