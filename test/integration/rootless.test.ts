@@ -268,6 +268,40 @@ test('rootless with /etc/subuid ranges: newuidmap/newgidmap map them, setgroups 
   assert.deepEqual(leftovers('ranges'), []);
 });
 
+test('rootless: a process running as one of the user\'s subordinate ids is killed and force-deleted by the user (signalled from inside the container\'s user namespace)', { skip: isRoot ? false : 'needs root' }, (t) => {
+  if (skip) return t.skip(skip);
+  const sub = (s: Spec) => {
+    s.linux!.namespaces!.push({ type: 'user' });
+    s.linux!.uidMappings = [
+      { containerID: 0, hostID: uid, size: 1 },
+      { containerID: 1, hostID: subuid.start, size: 65536 },
+    ];
+    s.linux!.gidMappings = [
+      { containerID: 0, hostID: gid, size: 1 },
+      { containerID: 1, hostID: subgid.start, size: 65536 },
+    ];
+    s.process!.user = { uid: 1000, gid: 1000 };
+    s.process!.args = ['sleep', '1000'];
+  };
+  for (const [id, how] of [['subk', 'kill'], ['subd', 'delete --force']] as const) {
+    const b = bundle(id, sub);
+    okAsUser(['run', '--detach', '--bundle', b, id]);
+    const pid = JSON.parse(okAsUser(['state', id])).pid as number;
+    assert.equal(hostIds(pid).uid, subuid.start + 999, 'the process is a subordinate id on the host');
+    if (how === 'kill') {
+      okAsUser(['kill', id, 'KILL']);
+      const end = Date.now() + 20000;
+      while (alive(pid) && Date.now() < end) spawnSync('sleep', ['0.05']);
+      assert.ok(!alive(pid), 'kill reached it');
+      assert.equal(JSON.parse(okAsUser(['state', id])).status, 'stopped');
+      okAsUser(['delete', id]);
+    } else {
+      okAsUser(['delete', '--force', id]);
+    }
+    assert.deepEqual(leftovers(id, pid), [], `${how}: nothing left, the process included`);
+  }
+});
+
 test('rootless: what the user may not have is refused before anything is made, one line each', { skip: isRoot ? false : 'needs root' }, (t) => {
   if (skip) return t.skip(skip);
   const cases: Array<[string, (s: Spec) => void, RegExp]> = [
