@@ -79,11 +79,12 @@ export class TestUser {
 
   /**
    * argv as the user (runuser), in its home, with only PATH, HOME,
-   * XDG_RUNTIME_DIR and env.  Output goes to files, not pipes: a process it
+   * XDG_RUNTIME_DIR (unless noRuntimeDir) and env.  Output goes to files, not pipes: a process it
    * leaves running (a container, conmon) would hold a pipe open.
    */
-  run(argv: string[], o: { env?: Record<string, string>; timeout?: number } = {}): Result {
-    const env = [`PATH=${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, `HOME=${this.home}`, `XDG_RUNTIME_DIR=${this.runDir}`];
+  run(argv: string[], o: { env?: Record<string, string>; timeout?: number; noRuntimeDir?: boolean } = {}): Result {
+    const env = [`PATH=${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, `HOME=${this.home}`];
+    if (!o.noRuntimeDir) env.push(`XDG_RUNTIME_DIR=${this.runDir}`);
     for (const [k, v] of Object.entries(o.env ?? {})) env.push(`${k}=${v}`);
     const out = path.join(path.dirname(this.home), `.out-${process.pid}`);
     const err = path.join(path.dirname(this.home), `.err-${process.pid}`);

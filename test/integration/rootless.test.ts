@@ -9,14 +9,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { execFileSync, spawnSync } from 'child_process';
 
-import { World, BUSYBOX_BUNDLE, BUSYBOX_IMAGE, TOP, TSRUN } from '../helpers/tsrun';
+import { World, BUSYBOX_BUNDLE, BUSYBOX_IMAGE, TOP, TSRUN, type Result } from '../helpers/tsrun';
 import { alive, cgroupDirs, mountsMentioning, uniqueId } from '../helpers/leftovers';
+import { TestUser } from '../helpers/testuser';
 import { PURE_V2_SCRIPT } from '../helpers/purev2';
 import type { Spec } from '../../src/spec/types';
 
 const isRoot = process.geteuid?.() === 0;
 const w = new World('tsrun-test-rootless');
-const user = uniqueId('tsrl').slice(0, 31);
+const tu = new TestUser(w.dir, 'tsrl');
+const user = tu.name;
 let uid = -1;
 let gid = -1;
 let home = '';
@@ -27,73 +29,15 @@ let subuid = { start: 0, size: 0 };
 let subgid = { start: 0, size: 0 };
 let skip: string | false = isRoot ? false : 'needs root (to make the user)';
 
-function range(file: string): { start: number; size: number } {
-  const line = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${user}:`));
-  if (!line) return { start: 0, size: 0 };
-  const [, start, size] = line.split(':');
-  return { start: Number(start), size: Number(size) };
-}
-
-/** Lines of /etc/subuid and /etc/subgid for the user, removed (userdel may leave them). */
-function dropRanges(): void {
-  for (const f of ['/etc/subuid', '/etc/subgid']) {
-    const text = fs.readFileSync(f, 'utf8');
-    const kept = text.split('\n').filter((l) => !l.startsWith(`${user}:`));
-    if (kept.length !== text.split('\n').length) fs.writeFileSync(f, kept.join('\n'));
-  }
-}
-
 /** Every process of the user (by its unique uid): none may outlive the suite. */
-function userPids(): number[] {
-  if (uid < 0) return [];
-  return fs
-    .readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number)
-    .filter((p) => {
-      try {
-        return /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(uid) && alive(p);
-      } catch {
-        return false;
-      }
-    });
-}
+const userPids = (): number[] => tu.pids().map((p) => p.pid);
 
 before(() => {
   if (skip) return;
   // the user reaches its home, and this checkout's tsrun, node and shim
   fs.chmodSync(w.dir, 0o711);
-  home = path.join(w.dir, 'home');
-  const add = spawnSync('useradd', ['--home-dir', home, '--create-home', '--user-group', '--shell', '/bin/sh', user], { encoding: 'utf8' });
-  assert.equal(add.status, 0, add.stderr);
-  uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
-  gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
-  subuid = range('/etc/subuid');
-  subgid = range('/etc/subgid');
-  if (subuid.size < 65536 || subgid.size < 65536) {
-    // useradd made none (SUB_UID_COUNT 0): give it a range above every other
-    const top = (f: string) =>
-      Math.max(
-        100000,
-        ...fs
-          .readFileSync(f, 'utf8')
-          .split('\n')
-          .map((l) => l.split(':'))
-          .filter((p) => p.length === 3)
-          .map((p) => Number(p[1]) + Number(p[2])),
-      );
-    const start = Math.max(top('/etc/subuid'), top('/etc/subgid'));
-    const r = spawnSync('usermod', ['--add-subuids', `${start}-${start + 65535}`, '--add-subgids', `${start}-${start + 65535}`, user], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    subuid = range('/etc/subuid');
-    subgid = range('/etc/subgid');
-  }
-  runDir = path.join(home, 'run');
-  fs.mkdirSync(runDir, { mode: 0o700 });
-  fs.chownSync(runDir, uid, gid);
+  tu.create();
+  ({ uid, gid, home, runDir, subuid, subgid } = tu);
   stateRoot = path.join(runDir, 'tsrun');
   dataDir = path.join(home, '.local', 'share', 'tsrun');
   const reach = asUser(['sh', '-c', `test -x ${TSRUN} && test -r ${path.join(TOP, 'dist', 'tsrun.js')} && test -x ${process.execPath}`], true);
@@ -109,41 +53,14 @@ before(() => {
 after(() => {
   if (uid >= 0) {
     if (fs.existsSync(stateRoot)) for (const id of fs.readdirSync(stateRoot)) asTsrun(['delete', '--force', id]);
-    for (const p of userPids()) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    spawnSync('userdel', ['--remove', user], { encoding: 'utf8' });
-    dropRanges();
+    tu.remove();
   }
   w.cleanup();
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** argv run as the user, in its home, with its XDG_RUNTIME_DIR. */
+/** argv run as the user, in its home, with its XDG_RUNTIME_DIR (plain: without). */
 function asUser(argv: string[], plain = false): Result {
-  const env = [`PATH=${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, `HOME=${home}`];
-  if (!plain) env.push(`XDG_RUNTIME_DIR=${runDir}`);
-  // output to files, not pipes: a created container holds tsrun's stdout and stderr (World.tsrun does the same)
-  const out = path.join(w.dir, '.out');
-  const err = path.join(w.dir, '.err');
-  const o = fs.openSync(out, 'w+');
-  const e = fs.openSync(err, 'w+');
-  try {
-    const r = spawnSync('runuser', ['-u', user, '--', 'env', '-i', ...env, ...argv], { cwd: home, timeout: 60000, stdio: ['ignore', o, e] });
-    return { code: r.status ?? 128, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-  } finally {
-    fs.closeSync(o);
-    fs.closeSync(e);
-  }
+  return tu.run(argv, { noRuntimeDir: plain });
 }
 
 /** bin/tsrun as the user, its defaults for --root and --data-dir. */
