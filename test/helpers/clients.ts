@@ -183,6 +183,41 @@ export const PODMAN_PACKAGES = [
 ];
 
 /** A private rootful podman (setup-podman.sh) whose runtime is tsrun. */
+/**
+ * podman's private config under P (storage.conf, containers.conf): cgroupfs
+ * (no systemd), file events, tsrun among the runtimes given --log-format json;
+ * the parts given are added to their sections.  Returns the environment that
+ * points podman at it.
+ */
+export function writePodmanConfig(
+  P: string,
+  add: { storage: string; containers?: string; engine?: string; runtimes?: string },
+): { CONTAINERS_CONF: string; CONTAINERS_STORAGE_CONF: string } {
+  fs.writeFileSync(path.join(P, 'storage.conf'), `[storage]\ndriver = "overlay"\n${add.storage}\n`);
+  fs.writeFileSync(
+    path.join(P, 'containers.conf'),
+    `[containers]
+log_driver = "k8s-file"
+${add.containers ?? ''}
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "${P}/events.log"
+tmp_dir = "${P}/tmp"
+volume_path = "${P}/volumes"
+static_dir = "${P}/storage/libpod"
+conmon_path = ["/usr/bin/conmon"]
+${add.engine ?? ''}
+# podman passes "--log-format=json --log FILE" only to runtimes whose basename is here
+runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "tsrun"]
+
+${add.runtimes ?? ''}
+`,
+  );
+  return { CONTAINERS_CONF: path.join(P, 'containers.conf'), CONTAINERS_STORAGE_CONF: path.join(P, 'storage.conf') };
+}
+
 export class Podman {
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
@@ -204,33 +239,12 @@ export class Podman {
     const pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
     const nofile = hardNofile === 'unlimited' ? 1048576 : Number(hardNofile);
     const nproc = Math.min(hardNproc === 'unlimited' ? pidMax : Number(hardNproc), pidMax);
-    fs.writeFileSync(
-      path.join(P, 'storage.conf'),
-      `[storage]\ndriver = "overlay"\nrunroot = "${P}/run"\ngraphroot = "${P}/storage"\n`,
-    );
-    fs.writeFileSync(
-      path.join(P, 'containers.conf'),
-      `[containers]
-log_driver = "k8s-file"
-default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "${P}/events.log"
-tmp_dir = "${P}/tmp"
-volume_path = "${P}/volumes"
-static_dir = "${P}/storage/libpod"
-conmon_path = ["/usr/bin/conmon"]
-runtime = "tsrun"
-# podman passes "--log-format=json --log FILE" only to runtimes whose basename is here
-runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "tsrun"]
-
-[engine.runtimes]
-tsrun = ["${TSRUN}"]
-`,
-    );
-    this.env = { CONTAINERS_CONF: path.join(P, 'containers.conf'), CONTAINERS_STORAGE_CONF: path.join(P, 'storage.conf') };
+    this.env = writePodmanConfig(P, {
+      storage: `runroot = "${P}/run"\ngraphroot = "${P}/storage"`,
+      containers: `default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]`,
+      engine: 'runtime = "tsrun"',
+      runtimes: `[engine.runtimes]\ntsrun = ["${TSRUN}"]`,
+    });
   }
 
   /** Installs what is missing, writes the config, imports the busybox image.  A string: why the test must be skipped. */

@@ -100,7 +100,8 @@ describe('podman with tsrun as the runtime', { skip }, () => {
       p.ok(['stop', '-t', '10', 'tsrun-t-term']);
       assert.equal(p.inspect('tsrun-t-term', '{{.State.ExitCode}}'), '7');
       assert.match(p.ok(['logs', 'tsrun-t-term']), /got-term/);
-      // sleep as pid 1 ignores SIGTERM: podman kills it after 1 s
+      // sleep as pid 1 ignores SIGTERM: podman kills it after 1 s (a lower
+      // bound: a slow machine can only make the call longer)
       const t0 = Date.now();
       p.ok(['stop', '-t', '1', 'tsrun-t-ignore']);
       assert.ok(Date.now() - t0 >= 1000, 'SIGKILL only after the timeout');
@@ -250,9 +251,8 @@ describe('podman with tsrun as the runtime', { skip }, () => {
     const pid = Number(p.inspect(n, '{{.State.Pid}}'));
     const mem = cgroupFile(pid, 'memory', '', '');
     assert.ok(fs.existsSync(mem));
-    const t0 = Date.now();
+    // -t 0: no wait for the 300 s stop timeout (p.ok's own 60 s limit would fail the call)
     p.ok(['rm', '-f', '-t', '0', n]);
-    assert.ok(Date.now() - t0 < 150000, 'rm -f -t 0 does not wait for the stop timeout');
     assert.equal(p.podman(['inspect', n]).code, 125);
     assert.ok(!fs.existsSync(`/proc/${pid}`), 'process gone');
     assert.ok(!fs.existsSync(mem), `cgroup ${mem} removed`);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { FIXTURES, IMAGE, PODMAN_PACKAGES, ensurePackages } from '../helpers/clients';
+import { FIXTURES, IMAGE, PODMAN_PACKAGES, ensurePackages, writePodmanConfig } from '../helpers/clients';
 import { alive, mountsMentioning } from '../helpers/leftovers';
 import { TestUser } from '../helpers/testuser';
 import { TSRUN, World, type Result } from '../helpers/tsrun';
@@ -52,25 +52,7 @@ describe('rootless podman with tsrun as the runtime', { skip }, () => {
     const P = path.join(u.home, 'podman');
     fs.mkdirSync(P);
     // rootless: graphroot and runroot are not read, rootless_storage_path is (runroot: $XDG_RUNTIME_DIR/containers)
-    fs.writeFileSync(path.join(P, 'storage.conf'), `[storage]\ndriver = "overlay"\nrootless_storage_path = "${P}/storage"\n`);
-    fs.writeFileSync(
-      path.join(P, 'containers.conf'),
-      `[containers]
-log_driver = "k8s-file"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "${P}/events.log"
-tmp_dir = "${P}/tmp"
-volume_path = "${P}/volumes"
-static_dir = "${P}/storage/libpod"
-conmon_path = ["/usr/bin/conmon"]
-# podman passes "--log-format=json --log FILE" only to runtimes whose basename is here
-runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "tsrun"]
-`,
-    );
-    conf = { CONTAINERS_CONF: path.join(P, 'containers.conf'), CONTAINERS_STORAGE_CONF: path.join(P, 'storage.conf') };
+    conf = writePodmanConfig(P, { storage: `rootless_storage_path = "${P}/storage"` });
     const mk = spawnSync('sh', [path.join(FIXTURES, 'make-rootfs.sh'), path.join(u.home, 'rootfs')], { encoding: 'utf8' });
     assert.equal(mk.status, 0, mk.stderr);
     u.own(u.home);

@@ -159,20 +159,25 @@ test('rootless run: the caller mapped alone (no helper), sysfs bound read-only f
   assert.deepEqual(leftovers('nonet'), []);
 });
 
+/** A user namespace: the user as 0, its /etc/subuid and /etc/subgid ranges from 1 (through newuidmap/newgidmap). */
+function mapRanges(s: Spec): void {
+  s.linux!.namespaces!.push({ type: 'user' });
+  s.linux!.uidMappings = [
+    { containerID: 0, hostID: uid, size: 1 },
+    { containerID: 1, hostID: subuid.start, size: 65536 },
+  ];
+  s.linux!.gidMappings = [
+    { containerID: 0, hostID: gid, size: 1 },
+    { containerID: 1, hostID: subgid.start, size: 65536 },
+  ];
+}
+
 test('rootless with /etc/subuid ranges: newuidmap/newgidmap map them, setgroups stays allowed', { skip: isRoot ? false : 'needs root' }, (t) => {
   if (skip) return t.skip(skip);
   const b = bundle(
     'ranges',
     (s) => {
-      s.linux!.namespaces!.push({ type: 'user' });
-      s.linux!.uidMappings = [
-        { containerID: 0, hostID: uid, size: 1 },
-        { containerID: 1, hostID: subuid.start, size: 65536 },
-      ];
-      s.linux!.gidMappings = [
-        { containerID: 0, hostID: gid, size: 1 },
-        { containerID: 1, hostID: subgid.start, size: 65536 },
-      ];
+      mapRanges(s);
     },
     { layers: true },
   );
@@ -188,15 +193,7 @@ test('rootless with /etc/subuid ranges: newuidmap/newgidmap map them, setgroups 
 test('rootless: a process running as one of the user\'s subordinate ids is killed and force-deleted by the user (signalled from inside the container\'s user namespace)', { skip: isRoot ? false : 'needs root' }, (t) => {
   if (skip) return t.skip(skip);
   const sub = (s: Spec) => {
-    s.linux!.namespaces!.push({ type: 'user' });
-    s.linux!.uidMappings = [
-      { containerID: 0, hostID: uid, size: 1 },
-      { containerID: 1, hostID: subuid.start, size: 65536 },
-    ];
-    s.linux!.gidMappings = [
-      { containerID: 0, hostID: gid, size: 1 },
-      { containerID: 1, hostID: subgid.start, size: 65536 },
-    ];
+    mapRanges(s);
     s.process!.user = { uid: 1000, gid: 1000 };
     s.process!.args = ['sleep', '1000'];
   };
